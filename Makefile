@@ -1,0 +1,37 @@
+# Two commands a newcomer needs: `make demo` and `make test`. Each builds .venv when needed.
+PY := .venv/bin/python
+PIP := .venv/bin/pip
+STAMP := .venv/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
+export RAY_USAGE_STATS_ENABLED := 0
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test lint clamav bench
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip==25.3
+	# torch first, alone: the CPU wheel on this machine; anything unpinned would pull CUDA builds.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e ".[dev]"
+	# open_clip ships the real CLIP BPE vocabulary the tiny model's tokenizer is built from.
+	$(PIP) install -q --no-deps open-clip-torch==3.3.0
+	touch $(STAMP)
+
+install: $(STAMP)
+	@mkdir -p $(HOME) && test -f $(HOME)/ray_bootstrap_config.yaml || cp deployments/ray_bootstrap_config.yaml $(HOME)/ray_bootstrap_config.yaml
+
+demo: install
+	$(PY) -m headpix.cli demo
+
+clamav:
+	bash scripts/install_clamav.sh .cache/clamav
+
+test: install clamav
+	$(PY) -m ruff check .
+	$(PY) -m mypy .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(PY) bench/overhead.py

@@ -1,0 +1,97 @@
+"""The one place that turns settings into adapters: database, storage, mail, GPU workers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from headpix.db import Database, upgrade
+from headpix.mail import EmlFolderProvider, MailProvider, SendGridProvider
+from headpix.settings import Settings, get_settings
+from headpix.storage import ObjectStore, open_store
+from ray_cluster.jobs import StorageSpec
+
+if TYPE_CHECKING:
+    from ray_cluster.pool import WorkerPool
+
+
+@dataclass
+class Services:
+    settings: Settings
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.resolved_database_url)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return open_store(self.settings.resolved_storage_url, self.settings.storage_options)
+
+    @property
+    def storage_spec(self) -> StorageSpec:
+        return StorageSpec(self.settings.resolved_storage_url, self.settings.storage_options)
+
+    @cached_property
+    def mail(self) -> MailProvider:
+        if self.settings.mail_backend == "sendgrid":
+            return SendGridProvider(
+                self.settings.sendgrid_api_key.get_secret_value(), self.settings.sendgrid_host
+            )
+        return EmlFolderProvider(self.settings.mail_folder)
+
+    @cached_property
+    def pool(self) -> WorkerPool:
+        from ray_cluster import runtime
+        from ray_cluster.pool import WorkerPool
+
+        with self._lock:
+            runtime.connect(
+                self.settings.ray_address or None,
+                temp_dir=None,
+                object_store_mb=self.settings.ray_object_store_mb,
+            )
+            return WorkerPool(
+                base_model=self.settings.base_model,
+                models_dir=self.settings.models_dir,
+                offline=self.settings.offline,
+                gpus_per_actor=self.settings.gpus_per_actor,
+                cpu_actors=self.settings.cpu_actors,
+            )
+
+    def migrate(self) -> None:
+        upgrade(self.settings.resolved_database_url)
+
+
+_current: Services | None = None
+_current_lock = threading.Lock()
+
+
+def configure_runtime_environment(settings: Settings) -> None:
+    """Point Prefect's state at our state dir and switch off telemetry, before Prefect loads."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(settings.state_dir / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def get_services() -> Services:
+    """The process-wide services, built from settings on first use."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = Services(get_settings())
+        return _current
+
+
+def use_services(services: Services | None) -> None:
+    """Install (or clear) the process-wide services; tests and the CLI choose adapters here."""
+    global _current
+    with _current_lock:
+        _current = services

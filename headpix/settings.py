@@ -1,0 +1,155 @@
+"""The one settings object: every knob Headpix reads from the environment (prefix ``HEADPIX_``)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TINY_MODEL = "tiny-sd"
+TINY_XL_MODEL = "tiny-sdxl"
+
+
+class SettingsError(RuntimeError):
+    """Start-up refused: a setting is missing or invalid."""
+
+
+class Settings(BaseSettings):
+    """Headpix configuration. Embedded defaults need no set-up; production is configuration only."""
+
+    model_config = SettingsConfigDict(env_prefix="HEADPIX_", extra="ignore", validate_default=True)
+
+    home: Path = Field(default=Path(".headpix"), description="State dir for the embedded default.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite under home.")
+    storage_url: str = Field(default="", description="file://… or s3://bucket/prefix; default a folder under home.")
+    s3_endpoint_url: str = ""
+    s3_access_key_id: SecretStr = SecretStr("")
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_region: str = "us-east-1"
+
+    mail_backend: Literal["eml", "sendgrid"] = "eml"
+    sendgrid_api_key: SecretStr = SecretStr("")
+    sendgrid_host: str = "https://api.sendgrid.com"
+    mail_sender: str = "studio@headpix.example"
+    public_url: str = "http://127.0.0.1:8000"
+    gallery_link_days: int = Field(default=30, ge=1, le=365)
+
+    ray_address: str = Field(default="", description="Ray cluster address; empty starts Ray locally.")
+    gpus_per_actor: float = Field(default=0.0, ge=0.0, le=8.0)
+    cpu_actors: int = Field(default=1, ge=1, le=64, description="Actors when the cluster has no GPUs.")
+    ray_object_store_mb: int = Field(default=256, ge=64)
+
+    base_model: str = Field(default=TINY_MODEL, description="Hub id, local folder, or tiny-sd / tiny-sdxl.")
+    offline: bool = True
+    styles: list[str] = Field(default_factory=lambda: ["corporate", "studio"])
+    images_per_style: int = Field(default=4, ge=1, le=64)
+    train_steps: int = Field(default=0, ge=0, le=20000, description="0: scaled by photo count.")
+    train_resolution: int = Field(default=512, ge=64, le=2048)
+    inference_steps: int = Field(default=0, ge=0, le=200, description="0: model default.")
+    seed: int = 0
+
+    min_photos: int = Field(default=4, ge=1)
+    max_photos: int = Field(default=30, ge=1)
+    max_file_mb: float = Field(default=30.0, gt=0)
+    max_megapixels: float = Field(default=60.0, gt=0)
+    min_side_px: int = Field(default=256, ge=32)
+    virus_scanner: Literal["none", "clamav"] = "none"
+    clamscan_path: str = "clamscan"
+    clamav_database: str = ""
+    clamav_library_path: str = ""
+    min_face_share: float = Field(default=0.10, gt=0, le=1, description="Face box side / short image side.")
+    min_face_sharpness: float = Field(default=25.0, ge=0, description="Laplacian variance of the face at 96 px.")
+    duplicate_hash_distance: int = Field(default=42, ge=0, le=255, description="pHash bits (of 255) of a duplicate.")
+    second_face_ratio: float = Field(default=0.5, gt=0, le=1, description="Other faces this size of the main one count.")
+    clamscan_timeout_s: float = Field(default=60.0, gt=0)
+
+    originals_max_age_hours: float = Field(default=72.0, gt=0)
+
+    @field_validator("styles", mode="before")
+    @classmethod
+    def _split_styles(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [s.strip() for s in value.split(",") if s.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.min_photos > self.max_photos:
+            raise ValueError("HEADPIX_MIN_PHOTOS must not exceed HEADPIX_MAX_PHOTOS")
+        if self.mail_backend == "sendgrid" and not self.sendgrid_api_key.get_secret_value():
+            raise ValueError("HEADPIX_SENDGRID_API_KEY is required when HEADPIX_MAIL_BACKEND=sendgrid")
+        if self.storage_url and not self.storage_url.startswith(("file://", "s3://")):
+            raise ValueError("HEADPIX_STORAGE_URL must start with file:// or s3://")
+        if not self.styles:
+            raise ValueError("HEADPIX_STYLES must name at least one style")
+        return self
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home.resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'headpix.db'}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or (self.state_dir / "objects").as_uri()
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """fsspec options for the storage URL (credentials included; never log them)."""
+        if not self.resolved_storage_url.startswith("s3://"):
+            return {}
+        options: dict[str, Any] = {"version_aware": True}
+        client: dict[str, Any] = {"region_name": self.s3_region}
+        if self.s3_endpoint_url:
+            client["endpoint_url"] = self.s3_endpoint_url
+        options["client_kwargs"] = client
+        if self.s3_access_key_id.get_secret_value():
+            options["key"] = self.s3_access_key_id.get_secret_value()
+            options["secret"] = self.s3_secret_access_key.get_secret_value()
+        return options
+
+    @property
+    def mail_folder(self) -> Path:
+        return self.state_dir / "mail"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.state_dir / "models"
+
+    @property
+    def ray_temp_dir(self) -> Path:
+        return self.state_dir / "ray"
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        loc = item.get("loc") or ()
+        name = "HEADPIX_" + str(loc[0]).upper() if loc else "settings"
+        lines.append(f"{name}: {item['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; raise SettingsError naming the bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def environment_flag(name: str) -> str | None:
+    """The one sanctioned read of a non-HEADPIX variable (CI detection, Ray's own address)."""
+    return os.environ.get(name)

@@ -1,0 +1,180 @@
+"""Photoshoot domain: registering customers, receiving photos, and the status state machine."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from headpix import gallery
+from headpix.errors import HeadpixError, NotFound
+from headpix.services import Services
+from headpix.storage import Keys
+from schemas.api import POLICY_VERSION, CustomerSignup, HeadshotOut, ShootReport, ShootStatus
+from schemas.models import Customer, OriginalPhoto, OutboxMessage, Photoshoot, utcnow
+
+log = logging.getLogger(__name__)
+
+S = ShootStatus
+ACTIVE = {S.received, S.validating, S.training, S.generating, S.delivering}
+FINAL = {S.delivered, S.failed, S.cancelled}
+# Each stage may be re-entered (a crashed run resumes where it stopped).
+TRANSITIONS: dict[ShootStatus, set[ShootStatus]] = {
+    S.received: {S.validating},
+    S.validating: {S.validating, S.training},
+    S.training: {S.training, S.generating},
+    S.generating: {S.generating, S.delivering},
+    S.delivering: {S.delivering, S.delivered},
+    S.paused: set(),
+    S.delivered: set(),
+    S.failed: set(),
+    S.cancelled: set(),
+}
+for _status in ACTIVE:
+    TRANSITIONS[_status] |= {S.failed, S.cancelled, S.paused}
+TRANSITIONS[S.paused] |= ACTIVE | {S.failed, S.cancelled}
+
+
+class TransitionRefused(HeadpixError):
+    code = "transition_refused"
+
+
+class ShootStopped(HeadpixError):
+    """The shoot was cancelled, failed or paused while the flow ran: stop at this boundary."""
+
+    code = "shoot_stopped"
+
+
+def advance(shoot: Photoshoot, to: ShootStatus, detail: str | None = None) -> None:
+    """Move a shoot along the state machine or refuse with the reason."""
+    current = ShootStatus(shoot.status)
+    if to not in TRANSITIONS[current]:
+        raise TransitionRefused(f"shoot {shoot.id} cannot go from {current} to {to}")
+    shoot.status = to.value
+    if detail is not None:
+        shoot.status_detail = detail
+    log.info("shoot %s: %s -> %s", shoot.id, current.value, to.value)
+
+
+def enter_stage(shoot: Photoshoot, stage_status: ShootStatus) -> None:
+    """Check the shoot may still be processed, then mark the stage it is in."""
+    current = ShootStatus(shoot.status)
+    if current in FINAL or current is S.paused:
+        raise ShootStopped(f"shoot {shoot.id} is {current.value}; not processing")
+    if current != stage_status:
+        advance(shoot, stage_status)
+
+
+def register_customer(session: Session, signup: CustomerSignup, *, channel: str) -> Customer:
+    """Find the customer by email or create them, recording consent to the current policy."""
+    customer = session.scalar(select(Customer).where(Customer.email == signup.email))
+    if customer is None:
+        customer = Customer(
+            name=signup.name,
+            email=signup.email,
+            gender=signup.gender.value,
+            preferences=signup.preferences.model_dump(exclude_none=True),
+            policy_version=POLICY_VERSION,
+            consent_channel=channel,
+        )
+        session.add(customer)
+        session.flush()
+        log.info("customer %s registered", customer.id)
+    return customer
+
+
+def receive_shoot(
+    services: Services,
+    customer: Customer,
+    photos: Sequence[tuple[str, bytes]],
+    *,
+    preferences: dict[str, object] | None = None,
+) -> str:
+    """Store the uploaded originals and create the shoot; return its id."""
+    settings = services.settings
+    with services.db.session() as session:
+        shoot = Photoshoot(
+            customer_id=customer.id,
+            styles=list(settings.styles),
+            images_per_style=settings.images_per_style,
+            seed=settings.seed,
+        )
+        session.add(shoot)
+        session.flush()
+        for ordinal, (filename, data) in enumerate(photos):
+            photo = OriginalPhoto(
+                shoot_id=shoot.id,
+                ordinal=ordinal,
+                filename=filename[-255:],
+                sha256=hashlib.sha256(data).hexdigest(),
+                size_bytes=len(data),
+            )
+            session.add(photo)
+            session.flush()
+            key = Keys.original(customer.id, shoot.id, photo.id)
+            services.store.put(key, data)
+            photo.original_key = key
+        if preferences:
+            merged = dict(customer.preferences or {})
+            merged.update(preferences)
+            session.get(Customer, customer.id).preferences = merged  # type: ignore[union-attr]
+        shoot_id = shoot.id
+    log.info("shoot %s received with %d photos", shoot_id, len(photos))
+    return shoot_id
+
+
+def load_shoot(session: Session, shoot_id: str) -> Photoshoot:
+    shoot = session.get(Photoshoot, shoot_id)
+    if shoot is None:
+        raise NotFound(f"no shoot with id {shoot_id}; check the id printed by `headpix shoot start`")
+    return shoot
+
+
+def rejected_summary(photos: Sequence[OriginalPhoto]) -> str:
+    """Customer-readable lines naming each refused photo and why."""
+    lines = []
+    for photo in photos:
+        if photo.verdict == "rejected":
+            lines.append(f"{photo.filename}: {', '.join(photo.reasons)}")
+    return "\n".join(lines)
+
+
+def shoot_report(services: Services, shoot_id: str) -> ShootReport:
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
+        headshots = [
+            HeadshotOut(key=h.key, style=h.style, seed=h.seed)
+            for h in shoot.headshots
+            if h.rendered_at is not None
+        ]
+        mail = session.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedup_key == f"delivery:{shoot_id}")
+        )
+        gallery_url = gallery.link_in(mail.body if mail else None, services.settings)
+        return ShootReport(
+            shoot_id=shoot.id,
+            status=ShootStatus(shoot.status),
+            detail=shoot.status_detail,
+            headshots=headshots,
+            per_style=dict(Counter(h.style for h in headshots)),
+            gallery_url=gallery_url,
+            email=mail.provider_message_id if mail is not None else None,
+            stage_seconds={k: float(v) for k, v in (shoot.stage_seconds or {}).items()},
+            rejected_photos=[
+                {"file": p.filename, "reasons": list(p.reasons)}
+                for p in shoot.photos
+                if p.verdict == "rejected"
+            ],
+        )
+
+
+def record_stage_time(session: Session, shoot_id: str, stage: str, seconds: float) -> None:
+    shoot = load_shoot(session, shoot_id)
+    times = dict(shoot.stage_seconds or {})
+    times[stage] = round(times.get(stage, 0.0) + seconds, 3)
+    shoot.stage_seconds = times
+    shoot.updated_at = utcnow()

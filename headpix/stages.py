@@ -1,0 +1,233 @@
+"""The photoshoot's stages as plain functions of (services, shoot id); Prefect tasks wrap them.
+
+Each stage is idempotent: it reads where the shoot stands from the database and does only
+what is missing, so a resumed shoot never retrains a finished model or mails twice.
+Return values are counts only: they may end up in Prefect's result storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from headpix import gallery, intake_stage
+from headpix.mail import dispatch_one, enqueue
+from headpix.services import Services
+from headpix.settings import TINY_MODEL, TINY_XL_MODEL
+from headpix.shoots import S, advance, enter_stage, load_shoot, rejected_summary
+from headpix.storage import Keys
+from schemas.api import Gender
+from schemas.models import Headshot, IdentityModel, OriginalPhoto, OutboxMessage, new_id, utcnow
+from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe
+
+log = logging.getLogger(__name__)
+
+TINY_RESOLUTION = 64
+# The tiny random-weight model renders noise whatever it learns; spend seconds, not minutes.
+TINY_DEFAULT_STEPS = 60
+IDENTITY_TOKEN = "sks"  # DreamBooth's rare token (Ruiz et al., 2023)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    steps: int
+    first_loss: float
+    final_loss: float
+    losses: tuple[float, ...]
+    reused: bool
+
+
+def validate(services: Services, shoot_id: str) -> tuple[int, int, bool]:
+    """Check every original; store crops of accepted ones. Returns (accepted, rejected, set_ok)."""
+    return intake_stage.validate_shoot(services, shoot_id)
+
+
+def _train_resolution(services: Services) -> int:
+    # The tiny random-weight models are trained at their native size; real ones at the setting.
+    if services.settings.base_model in (TINY_MODEL, TINY_XL_MODEL):
+        return TINY_RESOLUTION
+    return services.settings.train_resolution
+
+
+def train(services: Services, shoot_id: str) -> TrainOutcome:
+    """Train the customer's identity LoRA on a warm Ray actor, once per shoot."""
+    from ray_cluster.training import default_steps
+
+    settings = services.settings
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
+        existing = session.scalar(select(IdentityModel).where(IdentityModel.shoot_id == shoot_id))
+        if existing is not None:
+            return TrainOutcome(existing.steps, existing.first_loss, existing.final_loss, (), True)
+        enter_stage(shoot, S.training)
+        crops = [p.crop_key for p in shoot.photos if p.verdict == "accepted" and p.crop_key]
+        class_word = Gender(shoot.customer.gender).class_word
+        model_id = new_id()
+        weights_key = Keys.identity_model(shoot.customer_id, shoot.id, model_id)
+        seed = shoot.seed
+    tiny = settings.base_model in (TINY_MODEL, TINY_XL_MODEL)
+    steps = settings.train_steps or (TINY_DEFAULT_STEPS if tiny else default_steps(len(crops)))
+    job = TrainJob(
+        job_id=shoot_id,
+        storage=services.storage_spec,
+        crop_keys=tuple(crops),
+        identity_prompt=f"a photo of {IDENTITY_TOKEN} {class_word}",
+        class_prompt=f"a photo of a {class_word}",
+        output_key=weights_key,
+        recipe=TrainRecipe(steps=steps, resolution=_train_resolution(services), seed=seed),
+    )
+    result = services.pool.train(job)
+    with services.db.session() as session:
+        session.add(
+            IdentityModel(
+                id=model_id,
+                shoot_id=shoot_id,
+                weights_key=weights_key,
+                base_model=settings.base_model,
+                steps=result.steps,
+                first_loss=result.losses[0],
+                final_loss=result.losses[-1],
+            )
+        )
+    return TrainOutcome(result.steps, result.losses[0], result.losses[-1], tuple(result.losses), False)
+
+
+def generate(services: Services, shoot_id: str) -> int:
+    """Render every planned headshot not yet rendered; returns how many exist afterwards."""
+    from headpix.styles import plan_renders
+
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
+        enter_stage(shoot, S.generating)
+        model = session.scalar(select(IdentityModel).where(IdentityModel.shoot_id == shoot_id))
+        if model is None:
+            raise RuntimeError(f"shoot {shoot_id} has no identity model; resume it to retrain")
+        if not shoot.headshots:
+            plans = plan_renders(
+                list(shoot.styles),
+                dict(shoot.customer.preferences or {}),
+                identity_token=IDENTITY_TOKEN,
+                class_word=Gender(shoot.customer.gender).class_word,
+                images_per_style=shoot.images_per_style,
+                base_seed=shoot.seed,
+            )
+            for ordinal, plan in enumerate(plans):
+                headshot = Headshot(
+                    shoot_id=shoot_id,
+                    ordinal=ordinal,
+                    style=plan.style,
+                    prompt=plan.prompt,
+                    negative_prompt=plan.negative_prompt,
+                    seed=plan.seed,
+                    key="",
+                )
+                session.add(headshot)
+                session.flush()
+                headshot.key = Keys.headshot(shoot.customer_id, shoot_id, headshot.id)
+            session.flush()
+            session.refresh(shoot)
+        pending = [h for h in shoot.headshots if h.rendered_at is None]
+        renders = tuple(
+            RenderRequest(h.id, h.style, h.prompt, h.negative_prompt, h.seed, h.key) for h in pending
+        )
+        total = len(shoot.headshots)
+        lora_key = model.weights_key
+    if renders:
+        job = GenerateJob(
+            job_id=shoot_id,
+            storage=services.storage_spec,
+            lora_key=lora_key,
+            renders=renders,
+            inference_steps=services.settings.inference_steps,
+            batch_size=services.settings.images_per_style,
+        )
+        result = services.pool.generate(job)
+        with services.db.session() as session:
+            now = utcnow()
+            for headshot in session.scalars(
+                select(Headshot).where(Headshot.id.in_(result.headshot_ids))
+            ):
+                headshot.rendered_at = now
+    return total
+
+
+def deliver(services: Services, shoot_id: str) -> str:
+    """Queue the gallery email once (outbox), hand it to the mail provider, mark delivered."""
+    settings = services.settings
+    dedup = f"delivery:{shoot_id}"
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
+        if shoot.status == S.delivered.value:
+            return "already delivered"
+        enter_stage(shoot, S.delivering)
+        if session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup)) is None:
+            url = gallery.create_link(session, shoot_id, settings)
+            counts = gallery.style_counts(shoot)
+            refused = rejected_summary(shoot.photos)
+            enqueue(
+                session,
+                dedup_key=dedup,
+                kind="delivery",
+                customer_id=shoot.customer_id,
+                to=shoot.customer.email,
+                subject="Your Headpix photoshoot is ready",
+                body=gallery.delivery_body(shoot.customer.name, url, counts, refused, settings),
+            )
+    with services.db.session() as session:
+        row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup))
+        assert row is not None
+        where = dispatch_one(session, row, services.mail, settings.mail_sender)
+        shoot = load_shoot(session, shoot_id)
+        advance(shoot, S.delivered, detail="")
+        shoot.delivered_at = utcnow()
+    return where
+
+
+def purge_originals(services: Services, shoot_id: str) -> int:
+    """Delete every version of the shoot's originals and crops, then verify none is left."""
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
+        customer_id = shoot.customer_id
+    removed = 0
+    for prefix in ("originals/", "crops/"):
+        removed += services.store.delete_prefix(Keys.shoot(customer_id, shoot_id) + prefix)
+        left = services.store.version_count(Keys.shoot(customer_id, shoot_id) + prefix)
+        if left:
+            raise RuntimeError(f"shoot {shoot_id}: {left} object versions left under {prefix}")
+    with services.db.session() as session:
+        now = utcnow()
+        for photo in session.scalars(select(OriginalPhoto).where(OriginalPhoto.shoot_id == shoot_id)):
+            photo.original_key = None
+            photo.crop_key = None
+            photo.purged_at = photo.purged_at or now
+    log.info("shoot %s: %d original/crop object versions purged", shoot_id, removed)
+    return removed
+
+
+def stop(services: Services, shoot_id: str, status: S, detail: str) -> None:
+    """End a shoot for good (failed or cancelled), queue the customer's notice, purge originals."""
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
+        if shoot.status not in (S.failed.value, S.cancelled.value, S.delivered.value):
+            advance(shoot, status, detail=detail or shoot.status_detail)
+        if status is S.failed:
+            enqueue(
+                session,
+                dedup_key=f"failed:{shoot_id}",
+                kind="shoot_failed",
+                customer_id=shoot.customer_id,
+                to=shoot.customer.email,
+                subject="Your Headpix photoshoot could not be completed",
+                body=gallery.failure_body(shoot.customer.name, shoot.status_detail),
+            )
+    purge_originals(services, shoot_id)
+    dispatch_pending_for(services, f"failed:{shoot_id}")
+
+
+def dispatch_pending_for(services: Services, dedup_key: str) -> None:
+    with services.db.session() as session:
+        row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
+        if row is not None and row.status == "pending":
+            dispatch_one(session, row, services.mail, services.settings.mail_sender)

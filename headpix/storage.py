@@ -1,0 +1,171 @@
+"""Object storage: bytes addressed by keys made of ids, over fsspec (``file://`` or ``s3://``).
+
+The interface takes keys, never local paths. On a versioned S3 bucket a plain delete only
+adds a delete marker, so ``delete`` removes every version id and reports how many it removed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import fsspec
+
+
+class StorageError(RuntimeError):
+    """An object could not be read or written."""
+
+
+class ObjectStore(Protocol):
+    def put(self, key: str, data: bytes) -> None: ...
+    def get(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def list(self, prefix: str) -> list[str]: ...
+    def delete(self, key: str) -> int: ...
+    def delete_prefix(self, prefix: str) -> int: ...
+    def version_count(self, prefix: str) -> int: ...
+
+
+def _check_key(key: str) -> str:
+    if not key or key.startswith("/") or ".." in key.split("/") or "\\" in key:
+        raise StorageError(f"invalid storage key {key!r}: keys are relative, '/'-separated ids")
+    return key
+
+
+@dataclass
+class FsspecStore:
+    """One store for both backends; ``url`` is the root (``file:///…`` or ``s3://bucket/prefix``)."""
+
+    url: str
+    options: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        protocol = self.url.split("://", 1)[0]
+        self.versioned = protocol == "s3"
+        self.fs = fsspec.filesystem(protocol, **self.options)
+        self.root = self.url.split("://", 1)[1].rstrip("/")
+        if protocol == "file":
+            self.fs.makedirs(self.root, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        return posixpath.join(self.root, _check_key(key))
+
+    def _key(self, path: str) -> str:
+        return path[len(self.root) + 1 :] if path.startswith(self.root + "/") else path
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        if not self.versioned:
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        self.fs.pipe_file(path, data)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return bytes(self.fs.cat_file(self._path(key)))
+        except FileNotFoundError:
+            raise StorageError(f"object {key} not found") from None
+
+    def exists(self, key: str) -> bool:
+        if self.versioned:
+            self.fs.invalidate_cache()
+        return bool(self.fs.exists(self._path(key)))
+
+    def list(self, prefix: str) -> list[str]:
+        if self.versioned:
+            self.fs.invalidate_cache()
+        base = self._path(prefix.rstrip("/"))
+        try:
+            found = self.fs.find(base)
+        except FileNotFoundError:
+            return []
+        return sorted(self._key(p) for p in found)
+
+    def delete(self, key: str) -> int:
+        """Delete every version of one object; return the number of versions removed."""
+        path = self._path(key)
+        if self.versioned:
+            return self._delete_versions(path, exact=True)
+        if not self.fs.exists(path):
+            return 0
+        self.fs.rm_file(path)
+        return 1
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object (and every version) under a prefix."""
+        if self.versioned:
+            return self._delete_versions(self._path(prefix.rstrip("/")) + "/", exact=False)
+        removed = 0
+        for key in self.list(prefix):
+            removed += self.delete(key)
+        return removed
+
+    def version_count(self, prefix: str) -> int:
+        """Versions (and delete markers) under a prefix; 0 proves nothing is left."""
+        if not self.versioned:
+            return len(self.list(prefix))
+        return len(self._versions(self._path(prefix), exact=False))
+
+    def _bucket_and_key(self, path: str) -> tuple[str, str]:
+        bucket, _, key = path.partition("/")
+        return bucket, key
+
+    def _versions(self, path: str, *, exact: bool) -> list[tuple[str, str]]:
+        bucket, key = self._bucket_and_key(path)
+        found: list[tuple[str, str]] = []
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": key}
+        while True:
+            page = self.fs.call_s3("list_object_versions", **kwargs)
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if not exact or item["Key"] == key:
+                    found.append((item["Key"], item["VersionId"]))
+            if not page.get("IsTruncated"):
+                return found
+            kwargs["KeyMarker"] = page["NextKeyMarker"]
+            kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
+
+    def _delete_versions(self, path: str, *, exact: bool) -> int:
+        bucket, _ = self._bucket_and_key(path)
+        versions = self._versions(path, exact=exact)
+        for start in range(0, len(versions), 1000):
+            batch = versions[start : start + 1000]
+            objects = [{"Key": k, "VersionId": v} for k, v in batch]
+            reply = self.fs.call_s3(
+                "delete_objects", Bucket=bucket, Delete={"Objects": objects, "Quiet": True}
+            )
+            if reply.get("Errors"):
+                raise StorageError(f"{len(reply['Errors'])} object versions could not be deleted")
+        self.fs.invalidate_cache()
+        return len(versions)
+
+
+def open_store(url: str, options: dict[str, Any] | None = None) -> ObjectStore:
+    return FsspecStore(url, dict(options or {}))
+
+
+class Keys:
+    """Storage keys, made of ids only: everything of a customer lives under one prefix."""
+
+    @staticmethod
+    def customer(customer_id: str) -> str:
+        return f"customers/{customer_id}/"
+
+    @staticmethod
+    def shoot(customer_id: str, shoot_id: str) -> str:
+        return f"customers/{customer_id}/shoots/{shoot_id}/"
+
+    @staticmethod
+    def original(customer_id: str, shoot_id: str, photo_id: str) -> str:
+        return f"customers/{customer_id}/shoots/{shoot_id}/originals/{photo_id}"
+
+    @staticmethod
+    def crop(customer_id: str, shoot_id: str, photo_id: str) -> str:
+        return f"customers/{customer_id}/shoots/{shoot_id}/crops/{photo_id}.png"
+
+    @staticmethod
+    def identity_model(customer_id: str, shoot_id: str, model_id: str) -> str:
+        return f"customers/{customer_id}/shoots/{shoot_id}/identity/{model_id}.safetensors"
+
+    @staticmethod
+    def headshot(customer_id: str, shoot_id: str, headshot_id: str) -> str:
+        return f"customers/{customer_id}/shoots/{shoot_id}/headshots/{headshot_id}.png"

@@ -1,0 +1,87 @@
+"""What a Ray worker is handed for one job: keys, prompts and seeds, held in memory only.
+
+Plain dataclasses so that the same types travel to a bare GPU machine (no Prefect, no pydantic).
+``repr`` hides storage options (credentials) and prompts so that nothing personal is logged
+if Ray prints a failed call's arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """Where the worker reads crops and writes weights and headshots (fsspec URL and options)."""
+
+    url: str
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
+    data_key: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """LoRA DreamBooth recipe; defaults are chosen in ray_cluster.training."""
+
+    steps: int
+    rank: int = 16
+    learning_rate: float = 1e-4
+    resolution: int = 512
+    batch_size: int = 1
+    seed: int = 0
+    prior_preservation: bool = False
+    prior_loss_weight: float = 1.0
+    gradient_checkpointing: bool = False
+    mixed_precision: str = "no"  # "no" | "bf16" | "fp16"
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    job_id: str
+    storage: StorageSpec
+    crop_keys: tuple[str, ...] = field(repr=False)
+    identity_prompt: str = field(repr=False)
+    class_prompt: str = field(repr=False)
+    output_key: str = field(repr=False)
+    recipe: TrainRecipe = field(default_factory=lambda: TrainRecipe(steps=100))
+
+
+@dataclass
+class TrainResult:
+    job_id: str
+    steps: int
+    losses: list[float]
+    seconds: float
+    base_model_loads: int
+    actor_name: str = ""
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    headshot_id: str
+    style: str
+    prompt: str = field(repr=False)
+    negative_prompt: str = field(repr=False)
+    seed: int
+    output_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class GenerateJob:
+    job_id: str
+    storage: StorageSpec
+    lora_key: str = field(repr=False)
+    renders: tuple[RenderRequest, ...] = field(repr=False)
+    inference_steps: int = 0  # 0: family default
+    guidance_scale: float = 7.0
+    batch_size: int = 4
+
+
+@dataclass
+class GenerateResult:
+    job_id: str
+    headshot_ids: list[str]
+    seconds: float
+    base_model_loads: int
+    actor_name: str = ""

@@ -1,0 +1,119 @@
+"""Prefect tasks of the photoshoot: thin shells that time a stage and record the outcome.
+
+Parameters and results carry the shoot id and counts only; everything else is looked up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from headpix import stages
+from headpix.errors import HeadpixError
+from headpix.services import get_services
+from headpix.shoots import ShootStopped, record_stage_time
+
+
+class PhotosRejected(HeadpixError):
+    """Too few usable photos: final, never retried."""
+
+    code = "photos_rejected"
+
+
+def _retry_unless_final(task: Any, task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except (PhotosRejected, ShootStopped):
+        return False
+    except Exception:
+        return True
+    return True
+
+
+def stage_task(name: str, retries: int = 1) -> Callable[[Callable[..., Any]], Any]:
+    return task(
+        name=name,
+        retries=retries,
+        retry_delay_seconds=2,
+        retry_condition_fn=_retry_unless_final,
+        persist_result=False,
+    )
+
+
+@contextmanager
+def timed(shoot_id: str, stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        services = get_services()
+        with services.db.session() as session:
+            record_stage_time(session, shoot_id, stage, time.perf_counter() - start)
+
+
+@stage_task("validate")
+def validate_photos(shoot_id: str) -> dict[str, int]:
+    """Check the originals, store sanitised crops, refuse the shoot when too few are usable."""
+    with timed(shoot_id, "validate"):
+        accepted, rejected, set_ok = stages.validate(get_services(), shoot_id)
+    get_run_logger().info("shoot %s: %d photos accepted, %d rejected", shoot_id, accepted, rejected)
+    if not set_ok:
+        raise PhotosRejected(f"shoot {shoot_id}: {accepted} usable photos of {accepted + rejected}")
+    return {"accepted": accepted, "rejected": rejected}
+
+
+@stage_task("train", retries=2)
+def train_identity(shoot_id: str) -> dict[str, float]:
+    """Train the identity LoRA on a Ray GPU actor (skipped when the shoot already has one)."""
+    with timed(shoot_id, "train"):
+        outcome = stages.train(get_services(), shoot_id)
+    logger = get_run_logger()
+    if outcome.reused:
+        logger.info("shoot %s: identity model already trained, reused", shoot_id)
+    else:
+        logger.info(
+            "shoot %s: %d steps, loss %.4f -> %.4f",
+            shoot_id, outcome.steps, outcome.first_loss, outcome.final_loss,
+        )
+        every = max(1, len(outcome.losses) // 20)
+        create_table_artifact(
+            key=f"training-{shoot_id}",
+            table=[
+                {"step": i + 1, "loss": round(loss, 5)}
+                for i, loss in enumerate(outcome.losses)
+                if i % every == 0 or i == len(outcome.losses) - 1
+            ],
+            description=f"LoRA training loss for shoot {shoot_id}",
+        )
+    return {"steps": outcome.steps, "final_loss": outcome.final_loss}
+
+
+@stage_task("generate", retries=2)
+def generate_headshots(shoot_id: str) -> int:
+    """Render the headshots of every style on a warm Ray actor."""
+    with timed(shoot_id, "generate"):
+        total = stages.generate(get_services(), shoot_id)
+    get_run_logger().info("shoot %s: %d headshots rendered", shoot_id, total)
+    return total
+
+
+@stage_task("deliver", retries=3)
+def deliver_gallery(shoot_id: str) -> None:
+    """Email the private gallery link exactly once."""
+    with timed(shoot_id, "deliver"):
+        stages.deliver(get_services(), shoot_id)
+    get_run_logger().info("shoot %s: delivered", shoot_id)
+
+
+@stage_task("purge", retries=3)
+def purge_originals(shoot_id: str) -> int:
+    """Delete every version of the originals and crops once the model is trained; verify."""
+    with timed(shoot_id, "purge"):
+        removed = stages.purge_originals(get_services(), shoot_id)
+    get_run_logger().info("shoot %s: %d object versions purged", shoot_id, removed)
+    return removed

@@ -1,0 +1,52 @@
+import pytest
+
+from headpix.storage import Keys, StorageError, open_store
+
+
+@pytest.fixture(params=["file", "s3"])
+def store(request, tmp_path):
+    if request.param == "file":
+        return open_store((tmp_path / "objects").as_uri())
+    server = request.getfixturevalue("s3_server")
+    bucket = server.versioned_bucket()
+    options = {
+        "version_aware": True,
+        "key": "test",
+        "secret": "test",
+        "client_kwargs": {"endpoint_url": server.endpoint, "region_name": "us-east-1"},
+    }
+    return open_store(f"s3://{bucket}/prefix", options)
+
+
+def test_round_trip_and_listing(store):
+    key = Keys.original("c1", "s1", "p1")
+    store.put(key, b"abc")
+    assert store.get(key) == b"abc"
+    assert store.exists(key)
+    assert store.list(Keys.shoot("c1", "s1")) == [key]
+
+
+def test_delete_removes_every_version(store):
+    key = Keys.crop("c1", "s1", "p1")
+    store.put(key, b"one")
+    store.put(key, b"two")  # a second version on a versioned bucket
+    removed = store.delete(key)
+    assert removed >= 1
+    assert not store.exists(key)
+    assert store.version_count(Keys.shoot("c1", "s1")) == 0
+
+
+def test_delete_prefix_leaves_neighbours(store):
+    store.put(Keys.original("c1", "s1", "a"), b"1")
+    store.put(Keys.original("c1", "s1", "b"), b"2")
+    store.put(Keys.original("c1", "s2", "c"), b"3")
+    store.delete_prefix(Keys.shoot("c1", "s1") + "originals/")
+    assert store.version_count(Keys.shoot("c1", "s1")) == 0
+    assert store.get(Keys.original("c1", "s2", "c")) == b"3"
+
+
+def test_missing_object_and_bad_keys_are_clear(store):
+    with pytest.raises(StorageError, match="not found"):
+        store.get("customers/none/x")
+    with pytest.raises(StorageError, match="invalid storage key"):
+        store.put("../escape", b"x")
