@@ -6,7 +6,7 @@ import logging
 
 from headpix.intake import IntakeRules, PhotoInput, check_photos, scanner_from_settings
 from headpix.services import Services
-from headpix.shoots import S, enter_stage, load_shoot
+from headpix.shoots import FINAL, S, ShootStopped, enter_stage, load_shoot
 from headpix.storage import Keys
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,8 @@ def validate_shoot(services: Services, shoot_id: str) -> tuple[int, int, bool]:
     settings = services.settings
     with services.db.session() as session:
         shoot = load_shoot(session, shoot_id)
+        if S(shoot.status) in FINAL | {S.paused} and shoot.status != S.delivered.value:
+            raise ShootStopped(f"shoot {shoot_id} is {shoot.status}; not processing")
         if shoot.status not in (S.received.value, S.validating.value):
             accepted = sum(p.verdict == "accepted" for p in shoot.photos)
             return accepted, len(shoot.photos) - accepted, True

@@ -5,6 +5,7 @@ In CI (CI=true) a missing service fails the run; locally it skips with the reaso
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -46,4 +47,6 @@ def session_dir() -> Iterator[Path]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Prefect stops its ephemeral server at exit and logs to streams pytest has closed.
+    logging.raiseExceptions = False
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)

@@ -1,0 +1,180 @@
+"""Whole photoshoots with the tiny model, on embedded defaults and on PostgreSQL + S3 + SendGrid."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from flows.photoshoot import photoshoot
+from headpix import runner
+from headpix.intake import PhotoInput
+from headpix.samples import sample_photos
+from headpix.services import Services
+from headpix.shoots import shoot_report
+from schemas.api import CustomerSignup, Gender, Preferences
+from schemas.models import Headshot, IdentityModel, OriginalPhoto, OutboxMessage
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("ray_local")]
+
+MARK_NAME = "Qwyxz Canary-Name"
+MARK_EMAIL = "qwyxz.canary@example.com"
+
+
+@pytest.fixture(scope="module")
+def selfies() -> list[PhotoInput]:
+    return [PhotoInput(file=n, data=d, size=len(d)) for n, d in sample_photos(6)]
+
+
+def signup(email: str = MARK_EMAIL) -> CustomerSignup:
+    return CustomerSignup(
+        name=MARK_NAME, email=email, gender=Gender.woman,
+        preferences=Preferences(attire="charcoal suit"),
+    )
+
+
+def files_under(*roots: Path) -> list[Path]:
+    found = []
+    for root in roots:
+        if root.exists():
+            found += [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
+    return found
+
+
+def assert_no_copies(originals: list[bytes], roots: list[Path]) -> None:
+    for path in files_under(*roots):
+        try:
+            content = path.read_bytes()
+        except OSError:
+            continue
+        for original in originals:
+            assert original not in content, f"a copy of an original photo survives in {path}"
+
+
+def ray_dirs() -> list[Path]:
+    return [p for p in Path("/tmp").glob("hpx-ray-*")]
+
+
+def prefect_home() -> Path:
+    return Path(os.environ["PREFECT_HOME"])
+
+
+def assert_prefect_knows_nothing_personal(customer_id: str) -> None:
+    stored = files_under(prefect_home())
+    assert any(p.name.startswith("prefect.db") for p in stored), "Prefect's database not found"
+    for path in stored:
+        content = path.read_bytes()
+        for marker in (customer_id, MARK_NAME, MARK_EMAIL):
+            assert marker.encode() not in content, f"{marker!r} reached Prefect's store: {path}"
+
+
+def deliver_and_check(services: Services, selfies: list[PhotoInput]) -> str:
+    shoot_id = runner.start_shoot(services, signup(), selfies)
+    report = shoot_report(services, shoot_id)
+    assert report.status.value == "delivered", report.detail
+    assert report.per_style == {"corporate": 4, "studio": 4}
+    for headshot in report.headshots:
+        image = Image.open(io.BytesIO(services.store.get(headshot.key)))
+        image.verify()
+    assert report.gallery_url and "/g/" in report.gallery_url
+    assert set(report.stage_seconds) == {"validate", "train", "generate", "deliver", "purge"}
+    return shoot_id
+
+
+def test_embedded_default_delivers_once_and_forgets_the_originals(make_services, selfies):
+    services = make_services()
+    shoot_id = deliver_and_check(services, selfies)
+
+    mails = list(services.settings.mail_folder.glob("*.eml"))
+    assert len(mails) == 1
+    assert shoot_report(services, shoot_id).gallery_url in mails[0].read_text()
+
+    with services.db.session() as session:
+        model_before = session.scalar(select(IdentityModel))
+        customer_id = session.scalar(select(OriginalPhoto)).shoot.customer_id
+    # Re-running a delivered shoot neither retrains nor mails again.
+    photoshoot(shoot_id)
+    with services.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(IdentityModel)) == 1
+        assert session.scalar(select(IdentityModel)).created_at == model_before.created_at
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        assert session.scalar(select(func.count()).select_from(Headshot)) == 8
+        photos = session.scalars(select(OriginalPhoto)).all()
+    assert all(p.purged_at and not p.original_key and not p.crop_key for p in photos)
+    assert len(list(services.settings.mail_folder.glob("*.eml"))) == 1
+
+    originals = [p.data or b"" for p in selfies]
+    roots = [services.settings.state_dir, prefect_home(), *ray_dirs(), Path(tempfile.gettempdir())]
+    assert_no_copies(originals, [r for r in roots if r != Path("/tmp")] + ray_dirs())
+    assert_no_copies(originals, [p for p in Path(tempfile.gettempdir()).glob("tmp*") if p.is_dir()])
+    assert_prefect_knows_nothing_personal(customer_id)
+
+
+@pytest.mark.postgres
+@pytest.mark.s3
+def test_postgres_s3_sendgrid_by_configuration_alone(
+    make_services, selfies, postgres_url, s3_server, sendgrid
+):
+    bucket = s3_server.versioned_bucket()
+    services = make_services(
+        database_url=postgres_url,
+        storage_url=f"s3://{bucket}/headpix",
+        s3_endpoint_url=s3_server.endpoint,
+        s3_access_key_id="test",
+        s3_secret_access_key="test",
+        mail_backend="sendgrid",
+        sendgrid_api_key="SG.test",
+        sendgrid_host=sendgrid.url,
+    )
+    shoot_id = deliver_and_check(services, selfies)
+    photoshoot(shoot_id)  # again: still one message
+    assert len(sendgrid.messages) == 1
+    assert sendgrid.messages[0]["personalizations"][0]["to"][0]["email"] == MARK_EMAIL
+
+    keys = [v["Key"] for v in s3_server.all_versions(bucket)]
+    assert not [k for k in keys if "/originals/" in k or "/crops/" in k], "original versions left"
+    assert sum("/headshots/" in k for k in keys) == 8
+    assert sum("/identity/" in k for k in keys) == 1
+    originals = [p.data or b"" for p in selfies]
+    for version in s3_server.all_versions(bucket):
+        if "VersionId" in version and "Size" in version:
+            body = s3_server.client().get_object(
+                Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"]
+            )["Body"].read()
+            assert body not in originals
+
+
+def test_crashed_shoot_resumes_where_it_stopped(make_services, selfies):
+    services = make_services()
+    from headpix import stages
+    from headpix.shoots import receive_shoot, register_customer
+
+    with services.db.session() as session:
+        customer = register_customer(session, signup("crash@example.com"), channel="cli")
+        session.expunge(customer)
+    shoot_id = receive_shoot(services, customer, [(p.file, p.data or b"") for p in selfies])
+    stages.validate(services, shoot_id)  # then the worker "crashes": status stays validating
+    assert shoot_report(services, shoot_id).status.value == "validating"
+    runner.resume(services, shoot_id)
+    assert shoot_report(services, shoot_id).status.value == "delivered"
+
+
+def test_cancel_deletes_originals_and_stops_the_shoot(make_services, selfies):
+    services = make_services()
+    from headpix.shoots import receive_shoot, register_customer
+    from headpix.storage import Keys
+
+    with services.db.session() as session:
+        customer = register_customer(session, signup("cancel@example.com"), channel="cli")
+        session.expunge(customer)
+    shoot_id = receive_shoot(services, customer, [(p.file, p.data or b"") for p in selfies])
+    runner.cancel(services, shoot_id)
+    assert shoot_report(services, shoot_id).status.value == "cancelled"
+    assert services.store.version_count(Keys.shoot(customer.id, shoot_id)) == 0
+    photoshoot(shoot_id)  # a late run does nothing
+    assert shoot_report(services, shoot_id).status.value == "cancelled"
