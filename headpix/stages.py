@@ -19,7 +19,15 @@ from headpix.settings import TINY_MODEL, TINY_XL_MODEL
 from headpix.shoots import S, advance, enter_stage, load_shoot, rejected_summary
 from headpix.storage import Keys
 from schemas.api import Gender
-from schemas.models import Headshot, IdentityModel, OriginalPhoto, OutboxMessage, new_id, utcnow
+from schemas.models import (
+    Headshot,
+    IdentityModel,
+    OriginalPhoto,
+    OutboxMessage,
+    Photoshoot,
+    new_id,
+    utcnow,
+)
 from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,12 @@ class TrainOutcome:
     final_loss: float
     losses: tuple[float, ...]
     reused: bool
+
+
+def _record_compute(shoot: Photoshoot, stage: str, seconds: float) -> None:
+    times = dict(shoot.compute_seconds or {})
+    times[stage] = round(times.get(stage, 0.0) + seconds, 3)
+    shoot.compute_seconds = times
 
 
 def validate(services: Services, shoot_id: str) -> tuple[int, int, bool]:
@@ -80,6 +94,7 @@ def train(services: Services, shoot_id: str) -> TrainOutcome:
     )
     result = services.pool.train(job)
     with services.db.session() as session:
+        _record_compute(load_shoot(session, shoot_id), "train", result.seconds)
         session.add(
             IdentityModel(
                 id=model_id,
@@ -145,6 +160,7 @@ def generate(services: Services, shoot_id: str) -> int:
         )
         result = services.pool.generate(job)
         with services.db.session() as session:
+            _record_compute(load_shoot(session, shoot_id), "generate", result.seconds)
             now = utcnow()
             for headshot in session.scalars(
                 select(Headshot).where(Headshot.id.in_(result.headshot_ids))

@@ -80,6 +80,8 @@ class Photoshoot(Base):
     images_per_style: Mapped[int] = mapped_column(Integer, default=4)
     seed: Mapped[int] = mapped_column(Integer, default=0)
     stage_seconds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Seconds spent inside the GPU workers (train, generate): the work the flow orchestrates.
+    compute_seconds: Mapped[dict[str, Any]] = mapped_column(default=dict)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

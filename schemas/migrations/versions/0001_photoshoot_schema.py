@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('images_per_style', sa.Integer(), nullable=False),
     sa.Column('seed', sa.Integer(), nullable=False),
     sa.Column('stage_seconds', sa.JSON(), nullable=False),
+    sa.Column('compute_seconds', sa.JSON(), nullable=False),
     sa.Column('flow_run_id', sa.String(length=36), nullable=True),
     sa.Column('created_at', schemas.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', schemas.models.UTCDateTime(timezone=True), nullable=False),
