@@ -1,0 +1,184 @@
+"""The validate stage: per-photo verdicts, set-level reasons, sanitised crops."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from headpix.errors import UsageError
+from headpix.intake import rules as codes
+from headpix.intake.crop import crop_square
+from headpix.intake.decode import DecodedPhoto, Rejected, decode_photo
+from headpix.intake.faces import choose_face, detect_faces
+from headpix.intake.quality import face_sharpness, find_duplicates, perceptual_hash
+from headpix.intake.rules import IntakeRules
+from headpix.intake.scan import NoScanner, VirusScanner
+
+
+@dataclass(frozen=True)
+class PhotoInput:
+    """One uploaded file: its name as given, its bytes (None when over the size limit) and size."""
+
+    file: str
+    data: bytes | None
+    size: int
+
+
+@dataclass
+class PhotoVerdict:
+    """The intake's answer for one photo; crop is the sanitised PNG when accepted."""
+
+    file: str
+    accepted: bool
+    reasons: list[str]
+    width: int | None = None
+    height: int | None = None
+    face_box: list[int] | None = None
+    sha256: str | None = None
+    crop: bytes | None = field(default=None, repr=False)
+    sharpness: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The public fields (no crop, no sharpness)."""
+        return {
+            "file": self.file,
+            "accepted": self.accepted,
+            "reasons": list(self.reasons),
+            "width": self.width,
+            "height": self.height,
+            "face_box": list(self.face_box) if self.face_box is not None else None,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass
+class IntakeReport:
+    """Verdicts for a set of photos plus set-level reasons."""
+
+    photos: list[PhotoVerdict]
+    reasons: list[str]
+
+    @property
+    def accepted(self) -> bool:
+        """Every photo and the set accepted."""
+        return not self.reasons and all(photo.accepted for photo in self.photos)
+
+    @property
+    def usable(self) -> list[PhotoVerdict]:
+        """Accepted photos, in input order."""
+        return [photo for photo in self.photos if photo.accepted]
+
+    def to_json(self) -> dict[str, Any]:
+        """{"photos": [...], "reasons": [...]}."""
+        return {"photos": [photo.to_json() for photo in self.photos], "reasons": list(self.reasons)}
+
+
+def collect_files(paths: list[str], rules: IntakeRules) -> list[PhotoInput]:
+    """Files named by paths (a folder: the visible files in it); oversized files are not read."""
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            names = sorted(name for name in os.listdir(path) if not name.startswith("."))
+            files += [os.path.join(path, name) for name in names if os.path.isfile(os.path.join(path, name))]
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    inputs = []
+    for name in files:
+        size = Path(name).stat().st_size
+        data = None if size > rules.max_file_bytes else Path(name).read_bytes()
+        inputs.append(PhotoInput(file=name, data=data, size=size))
+    return inputs
+
+
+def check_photos(
+    inputs: list[PhotoInput], rules: IntakeRules, *, scanner: VirusScanner | None = None
+) -> IntakeReport:
+    """Check every photo and the set; never raises on bad image bytes."""
+    active_scanner = scanner if scanner is not None else NoScanner()
+    verdicts: list[PhotoVerdict] = []
+    hashes: dict[int, int] = {}
+    for index, photo in enumerate(inputs):
+        verdict, photo_hash = _check_one(photo, rules, active_scanner)
+        verdicts.append(verdict)
+        if verdict.accepted and photo_hash is not None:
+            hashes[index] = photo_hash
+    candidates = [
+        (index, photo_hash, verdicts[index].sharpness or 0.0) for index, photo_hash in hashes.items()
+    ]
+    for index in find_duplicates(candidates, rules.duplicate_distance):
+        _reject(verdicts[index], codes.DUPLICATE)
+    reasons = []
+    if sum(verdict.accepted for verdict in verdicts) < rules.min_photos:
+        reasons.append(codes.TOO_FEW_PHOTOS)
+    if len(inputs) > rules.max_photos:
+        reasons.append(codes.TOO_MANY_PHOTOS)
+    return IntakeReport(photos=verdicts, reasons=reasons)
+
+
+def _reject(verdict: PhotoVerdict, code: str) -> None:
+    verdict.accepted = False
+    verdict.reasons.append(code)
+    verdict.crop = None
+
+
+def _check_one(
+    photo: PhotoInput, rules: IntakeRules, scanner: VirusScanner
+) -> tuple[PhotoVerdict, int | None]:
+    verdict = PhotoVerdict(file=photo.file, accepted=False, reasons=[])
+    if photo.data is None or photo.size > rules.max_file_bytes or len(photo.data) > rules.max_file_bytes:
+        verdict.reasons.append(codes.FILE_TOO_LARGE)
+        return verdict, None
+    verdict.sha256 = hashlib.sha256(photo.data).hexdigest()
+    if scanner.is_infected(photo.data):
+        verdict.reasons.append(codes.MALWARE)
+        return verdict, None
+    try:
+        decoded = decode_photo(photo.data, rules)
+    except Rejected as rejection:
+        verdict.reasons.append(rejection.code)
+        return verdict, None
+    verdict.width, verdict.height = decoded.width, decoded.height
+    try:
+        return _judge_face(verdict, decoded, rules)
+    except Exception:
+        # A decoder that hands back unusable pixels is a corrupt file, not a crash.
+        verdict.reasons = [codes.CORRUPT]
+        verdict.face_box, verdict.crop = None, None
+        return verdict, None
+
+
+def _judge_face(
+    verdict: PhotoVerdict, decoded: DecodedPhoto, rules: IntakeRules
+) -> tuple[PhotoVerdict, int | None]:
+    pixels = np.asarray(decoded.image)
+    gray = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    height, width = gray.shape
+    photo_hash = perceptual_hash(gray)
+    boxes = detect_faces(gray, fine_side=rules.detect_side, second_face_ratio=rules.second_face_ratio)
+    finding = choose_face(boxes, second_face_ratio=rules.second_face_ratio)
+    if finding.box is None:
+        verdict.reasons.append(codes.NO_FACE)
+        return verdict, None
+    x, y, w, h = finding.box
+    to_full = decoded.scale
+    verdict.face_box = [round(value * to_full) for value in finding.box]
+    if finding.others:
+        verdict.reasons.append(codes.MULTIPLE_FACES)
+    if w / min(width, height) < rules.min_face_share:
+        verdict.reasons.append(codes.FACE_TOO_SMALL)
+    verdict.sharpness = face_sharpness(gray[y : y + h, x : x + w])
+    if verdict.sharpness < rules.min_face_sharpness:
+        verdict.reasons.append(codes.BLURRY)
+    if verdict.reasons:
+        return verdict, None
+    verdict.crop = crop_square(decoded.image, (x, y, w, h), margin=rules.crop_margin, size=rules.crop_size)
+    verdict.accepted = True
+    return verdict, photo_hash
