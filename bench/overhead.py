@@ -54,19 +54,30 @@ def main() -> None:
             shoot = load_shoot(session, shoot_id)
             compute = sum(shoot.compute_seconds.values())
             status = shoot.status
-        rows.append({"shoot": i + 1, "status": status, "wall_s": round(wall, 2),
-                     "gpu_work_s": round(compute, 2), "overhead_ratio": round(wall / compute, 2)})
+        rows.append(
+            {
+                "shoot": i + 1,
+                "status": status,
+                "wall_s": round(wall, 2),
+                "gpu_work_s": round(compute, 2),
+                "overhead_ratio": round(wall / compute, 2),
+            }
+        )
         print(json.dumps(rows[-1]))
     warm = rows[1:] or rows
     wall = sum(r["wall_s"] for r in warm)
     work = sum(r["gpu_work_s"] for r in warm)
-    print(json.dumps({
-        "warm_shoots": len(warm),
-        "warm_wall_s_per_shoot": round(wall / len(warm), 2),
-        "warm_overhead_s_per_shoot": round((wall - work) / len(warm), 2),
-        "warm_wall_over_work": round(wall / work, 2),
-        "cold_first_shoot_wall_s": rows[0]["wall_s"],
-    }))
+    print(
+        json.dumps(
+            {
+                "warm_shoots": len(warm),
+                "warm_wall_s_per_shoot": round(wall / len(warm), 2),
+                "warm_overhead_s_per_shoot": round((wall - work) / len(warm), 2),
+                "warm_wall_over_work": round(wall / work, 2),
+                "cold_first_shoot_wall_s": rows[0]["wall_s"],
+            }
+        )
+    )
     runtime.shutdown()
 
 

@@ -48,9 +48,7 @@ def style_counts(shoot: Photoshoot) -> dict[str, int]:
     return dict(Counter(h.style for h in shoot.headshots if h.rendered_at is not None))
 
 
-def delivery_body(
-    name: str, url: str, counts: dict[str, int], refused: str, settings: Settings
-) -> str:
+def delivery_body(name: str, url: str, counts: dict[str, int], refused: str, settings: Settings) -> str:
     lines = [
         f"Hello {name},",
         "",

@@ -119,9 +119,7 @@ def dispatch_one(session: Session, row: OutboxMessage, provider: MailProvider, s
         return row.provider_message_id or ""
     assert row.to_address is not None and row.subject is not None and row.body is not None
     row.attempts += 1
-    where = provider.send(
-        OutgoingMail(row.id, sender, row.to_address, row.subject, row.body)
-    )
+    where = provider.send(OutgoingMail(row.id, sender, row.to_address, row.subject, row.body))
     row.status = "sent"
     row.provider_message_id = where
     row.sent_at = utcnow()

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 
 from headpix import stages
 from headpix.errors import CommandError
-from headpix.intake import IntakeReport, IntakeRules, PhotoInput, check_photos, scanner_from_settings
+from headpix.intake import (
+    IntakeReport,
+    IntakeRules,
+    PhotoInput,
+    check_photos,
+    scanner_from_settings,
+)
 from headpix.services import Services, configure_runtime_environment
 from headpix.shoots import ACTIVE, S, load_shoot, receive_shoot, register_customer
 from schemas.api import CustomerSignup
@@ -92,6 +98,5 @@ def cancel(services: Services, shoot_id: str) -> None:
     with services.db.session() as session:
         status = S(load_shoot(session, shoot_id).status)
     if status not in ACTIVE and status is not S.paused:
-        raise CommandError(f"shoot {shoot_id} is {status.value}; nothing to cancel",
-                           code="not_cancellable")
+        raise CommandError(f"shoot {shoot_id} is {status.value}; nothing to cancel", code="not_cancellable")
     stages.stop(services, shoot_id, S.cancelled, "Cancelled at the customer's or operator's request.")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from headpix.db import Database, upgrade
 from headpix.mail import EmlFolderProvider, MailProvider, SendGridProvider
+from headpix.privacy.crypto import KeyRing, SealedStore
 from headpix.settings import Settings, get_settings
 from headpix.storage import ObjectStore, open_store
 from ray_cluster.jobs import StorageSpec
@@ -28,12 +29,26 @@ class Services:
         return Database(self.settings.resolved_database_url)
 
     @cached_property
-    def store(self) -> ObjectStore:
+    def raw_store(self) -> ObjectStore:
+        """Bytes as stored (sealed): for deletion and verification, never for reading content."""
         return open_store(self.settings.resolved_storage_url, self.settings.storage_options)
 
-    @property
-    def storage_spec(self) -> StorageSpec:
-        return StorageSpec(self.settings.resolved_storage_url, self.settings.storage_options)
+    @cached_property
+    def keys(self) -> KeyRing:
+        return KeyRing(self.settings)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        """Objects of a customer are sealed with their data key on the way in and out."""
+        return SealedStore(self.raw_store, self.keys)
+
+    def storage_spec_for(self, customer_id: str) -> StorageSpec:
+        """What a worker needs to read and write one customer's objects, in memory only."""
+        return StorageSpec(
+            self.settings.resolved_storage_url,
+            self.settings.storage_options,
+            data_key=self.keys.data_key(customer_id, create=True),
+        )
 
     @cached_property
     def mail(self) -> MailProvider:

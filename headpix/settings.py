@@ -25,7 +25,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".headpix"), description="State dir for the embedded default.")
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite under home.")
-    storage_url: str = Field(default="", description="file://… or s3://bucket/prefix; default a folder under home.")
+    storage_url: str = Field(
+        default="", description="file://… or s3://bucket/prefix; default a folder under home."
+    )
     s3_endpoint_url: str = ""
     s3_access_key_id: SecretStr = SecretStr("")
     s3_secret_access_key: SecretStr = SecretStr("")
@@ -62,11 +64,28 @@ class Settings(BaseSettings):
     clamav_database: str = ""
     clamav_library_path: str = ""
     min_face_share: float = Field(default=0.10, gt=0, le=1, description="Face box side / short image side.")
-    min_face_sharpness: float = Field(default=25.0, ge=0, description="Laplacian variance of the face at 96 px.")
-    duplicate_hash_distance: int = Field(default=42, ge=0, le=255, description="pHash bits (of 255) of a duplicate.")
-    second_face_ratio: float = Field(default=0.5, gt=0, le=1, description="Other faces this size of the main one count.")
+    min_face_sharpness: float = Field(
+        default=25.0, ge=0, description="Laplacian variance of the face at 96 px."
+    )
+    duplicate_hash_distance: int = Field(
+        default=42, ge=0, le=255, description="pHash bits (of 255) of a duplicate."
+    )
+    second_face_ratio: float = Field(
+        default=0.65, gt=0, le=1, description="Other faces this size of the main one count."
+    )
     clamscan_timeout_s: float = Field(default=60.0, gt=0)
 
+    # Privacy engine. The master key wraps each customer's data key; the key store is its own
+    # database so that backups of the main one never hold keys (its backups: 14 days at most).
+    master_key: SecretStr = Field(default=SecretStr(""), description="base64 32 bytes")
+    keys_database_url: str = ""
+    receipt_signing_key_file: str = Field(default="", description="from `headpix keys init`")
+    request_token_hours: int = Field(default=48, ge=1, le=720)
+    erasure_days: int = Field(default=14, ge=1, le=14, description="policy: at most 14")
+    request_days: int = Field(default=30, ge=1, le=30, description="one month for other rights")
+    export_days: int = Field(default=7, ge=1, le=30)
+
+    # Retention (the sweep's safety nets and expiries).
     originals_max_age_hours: float = Field(default=72.0, gt=0)
 
     @field_validator("styles", mode="before")
@@ -114,6 +133,16 @@ class Settings(BaseSettings):
             options["key"] = self.s3_access_key_id.get_secret_value()
             options["secret"] = self.s3_secret_access_key.get_secret_value()
         return options
+
+    @property
+    def resolved_keys_database_url(self) -> str:
+        return self.keys_database_url or f"sqlite:///{self.state_dir / 'keys' / 'keys.db'}"
+
+    @property
+    def master_key_file(self) -> Path:
+        """Embedded default only: a generated master key beside the key store, never in backups
+        of the main database. Production sets HEADPIX_MASTER_KEY from a secret manager."""
+        return self.state_dir / "keys" / "master.key"
 
     @property
     def mail_folder(self) -> Path:

@@ -151,9 +151,7 @@ def shoot_report(services: Services, shoot_id: str) -> ShootReport:
             for h in shoot.headshots
             if h.rendered_at is not None
         ]
-        mail = session.scalar(
-            select(OutboxMessage).where(OutboxMessage.dedup_key == f"delivery:{shoot_id}")
-        )
+        mail = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == f"delivery:{shoot_id}"))
         gallery_url = gallery.link_in(mail.body if mail else None, services.settings)
         return ShootReport(
             shoot_id=shoot.id,

@@ -18,6 +18,7 @@ from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
 from headpix.shoots import S, advance, enter_stage, load_shoot, rejected_summary
 from headpix.storage import Keys
+from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe
 from schemas.api import Gender
 from schemas.models import (
     Headshot,
@@ -28,7 +29,6 @@ from schemas.models import (
     new_id,
     utcnow,
 )
-from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,14 @@ def train(services: Services, shoot_id: str) -> TrainOutcome:
         crops = [p.crop_key for p in shoot.photos if p.verdict == "accepted" and p.crop_key]
         class_word = Gender(shoot.customer.gender).class_word
         model_id = new_id()
+        customer_id = shoot.customer_id
         weights_key = Keys.identity_model(shoot.customer_id, shoot.id, model_id)
         seed = shoot.seed
     tiny = settings.base_model in (TINY_MODEL, TINY_XL_MODEL)
     steps = settings.train_steps or (TINY_DEFAULT_STEPS if tiny else default_steps(len(crops)))
     job = TrainJob(
         job_id=shoot_id,
-        storage=services.storage_spec,
+        storage=services.storage_spec_for(customer_id),
         crop_keys=tuple(crops),
         identity_prompt=f"a photo of {IDENTITY_TOKEN} {class_word}",
         class_prompt=f"a photo of a {class_word}",
@@ -149,10 +150,11 @@ def generate(services: Services, shoot_id: str) -> int:
         )
         total = len(shoot.headshots)
         lora_key = model.weights_key
+        customer_id = shoot.customer_id
     if renders:
         job = GenerateJob(
             job_id=shoot_id,
-            storage=services.storage_spec,
+            storage=services.storage_spec_for(customer_id),
             lora_key=lora_key,
             renders=renders,
             inference_steps=services.settings.inference_steps,
@@ -162,9 +164,7 @@ def generate(services: Services, shoot_id: str) -> int:
         with services.db.session() as session:
             _record_compute(load_shoot(session, shoot_id), "generate", result.seconds)
             now = utcnow()
-            for headshot in session.scalars(
-                select(Headshot).where(Headshot.id.in_(result.headshot_ids))
-            ):
+            for headshot in session.scalars(select(Headshot).where(Headshot.id.in_(result.headshot_ids))):
                 headshot.rendered_at = now
     return total
 
@@ -208,8 +208,8 @@ def purge_originals(services: Services, shoot_id: str) -> int:
         customer_id = shoot.customer_id
     removed = 0
     for prefix in ("originals/", "crops/"):
-        removed += services.store.delete_prefix(Keys.shoot(customer_id, shoot_id) + prefix)
-        left = services.store.version_count(Keys.shoot(customer_id, shoot_id) + prefix)
+        removed += services.raw_store.delete_prefix(Keys.shoot(customer_id, shoot_id) + prefix)
+        left = services.raw_store.version_count(Keys.shoot(customer_id, shoot_id) + prefix)
         if left:
             raise RuntimeError(f"shoot {shoot_id}: {left} object versions left under {prefix}")
     with services.db.session() as session:

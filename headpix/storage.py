@@ -6,6 +6,7 @@ adds a delete marker, so ``delete`` removes every version id and reports how man
 
 from __future__ import annotations
 
+import builtins
 import posixpath
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -71,7 +72,7 @@ class FsspecStore:
             self.fs.invalidate_cache()
         return bool(self.fs.exists(self._path(key)))
 
-    def list(self, prefix: str) -> list[str]:
+    def list(self, prefix: str) -> builtins.list[str]:
         if self.versioned:
             self.fs.invalidate_cache()
         base = self._path(prefix.rstrip("/"))
@@ -110,9 +111,9 @@ class FsspecStore:
         bucket, _, key = path.partition("/")
         return bucket, key
 
-    def _versions(self, path: str, *, exact: bool) -> list[tuple[str, str]]:
+    def _versions(self, path: str, *, exact: bool) -> builtins.list[tuple[str, str]]:
         bucket, key = self._bucket_and_key(path)
-        found: list[tuple[str, str]] = []
+        found: builtins.list[tuple[str, str]] = []
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": key}
         while True:
             page = self.fs.call_s3("list_object_versions", **kwargs)
@@ -139,8 +140,14 @@ class FsspecStore:
         return len(versions)
 
 
-def open_store(url: str, options: dict[str, Any] | None = None) -> ObjectStore:
-    return FsspecStore(url, dict(options or {}))
+def open_store(url: str, options: dict[str, Any] | None = None, data_key: bytes | None = None) -> ObjectStore:
+    """A store at ``url``; with ``data_key``, objects are sealed with it (a worker's view)."""
+    store = FsspecStore(url, dict(options or {}))
+    if data_key is None:
+        return store
+    from headpix.privacy.crypto import SingleKeyStore
+
+    return SingleKeyStore(store, data_key)
 
 
 class Keys:

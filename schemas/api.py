@@ -58,7 +58,7 @@ class Preferences(BaseModel):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise UsageError(f"--preferences is not valid JSON: {error}", code="invalid_preferences")
+            raise UsageError(f"--preferences is not valid JSON: {error}", code="invalid_preferences") from None
         if not isinstance(data, dict):
             raise UsageError("--preferences must be a JSON object", code="invalid_preferences")
         unknown = sorted(set(data) - set(cls.model_fields))
@@ -73,9 +73,7 @@ class Preferences(BaseModel):
         except ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
-            raise UsageError(
-                f"preference {field}: {first['msg']}", code="invalid_preferences"
-            ) from None
+            raise UsageError(f"preference {field}: {first['msg']}", code="invalid_preferences") from None
 
 
 class CustomerSignup(BaseModel):

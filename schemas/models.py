@@ -64,6 +64,8 @@ class Customer(Base):
     consented_at: Mapped[datetime] = mapped_column(default=utcnow)
     consent_channel: Mapped[str] = mapped_column(String(16), default="web")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    inactivity_warned_at: Mapped[datetime | None] = mapped_column(default=None)
 
     shoots: Mapped[list[Photoshoot]] = relationship(back_populates="customer")
 
@@ -83,6 +85,7 @@ class Photoshoot(Base):
     # Seconds spent inside the GPU workers (train, generate): the work the flow orchestrates.
     compute_seconds: Mapped[dict[str, Any]] = mapped_column(default=dict)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    paused_from: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -91,9 +94,7 @@ class Photoshoot(Base):
     photos: Mapped[list[OriginalPhoto]] = relationship(
         back_populates="shoot", order_by="OriginalPhoto.ordinal"
     )
-    headshots: Mapped[list[Headshot]] = relationship(
-        back_populates="shoot", order_by="Headshot.ordinal"
-    )
+    headshots: Mapped[list[Headshot]] = relationship(back_populates="shoot", order_by="Headshot.ordinal")
 
 
 class OriginalPhoto(Base):
@@ -187,3 +188,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# The privacy and compliance tables share this metadata (imported last: they use Base).
+from schemas import privacy as _privacy  # noqa: E402,F401

@@ -78,7 +78,10 @@ def train_identity(shoot_id: str) -> dict[str, float]:
     else:
         logger.info(
             "shoot %s: %d steps, loss %.4f -> %.4f",
-            shoot_id, outcome.steps, outcome.first_loss, outcome.final_loss,
+            shoot_id,
+            outcome.steps,
+            outcome.first_loss,
+            outcome.final_loss,
         )
         every = max(1, len(outcome.losses) // 20)
         create_table_artifact(

@@ -33,7 +33,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(sa.text("select 1"))
-    except Exception as error:  # noqa: BLE001 - any connection failure means "not there"
+    except Exception as error:
         admin.dispose()
         _require(False, f"PostgreSQL at 127.0.0.1:5432 not reachable ({type(error).__name__})")
     name = f"headpix_test_{uuid.uuid4().hex[:10]}"
@@ -81,7 +81,7 @@ class S3Server:
 def s3_server() -> Iterator[S3Server]:
     try:
         server = S3Server()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         _require(False, f"moto's S3 server could not start ({error})")
     yield server
     server.server.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from headpix.errors import UsageError
-from headpix.intake import PhotoInput, collect_files, IntakeRules
+from headpix.intake import IntakeRules, PhotoInput, collect_files
 from headpix.services import Services, get_services
 
 
@@ -27,8 +27,7 @@ def services() -> Services:
 def photos_from_folder(folder: str, svc: Services) -> list[PhotoInput]:
     path = Path(folder)
     if not path.is_dir():
-        raise UsageError(f"photos folder {folder} does not exist or is not a folder",
-                         code="photos_not_found")
+        raise UsageError(f"photos folder {folder} does not exist or is not a folder", code="photos_not_found")
     inputs = collect_files([str(path)], IntakeRules.from_settings(svc.settings))
     if not inputs:
         raise UsageError(f"photos folder {folder} holds no files", code="photos_not_found")

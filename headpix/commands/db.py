@@ -7,7 +7,7 @@ import argparse
 from headpix.commands._common import services
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("db", help="database maintenance")
     sub = group.add_subparsers(dest="db_command", required=True)
     up = sub.add_parser("upgrade", help="apply all migrations")

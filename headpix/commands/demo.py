@@ -21,7 +21,7 @@ TINY_NOTE = (
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="run one demo photoshoot end to end")
     demo.add_argument("--photos", help="folder of selfies (default: built-in samples)")
     add_json(demo)

@@ -11,7 +11,7 @@ from headpix.errors import CommandError
 from headpix.shoots import load_shoot
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("gallery", help="the customer's headshots")
     sub = group.add_subparsers(dest="gallery_command", required=True)
     export = sub.add_parser("export", help="write a shoot's headshots into a folder")
@@ -26,7 +26,6 @@ def export_gallery(args: argparse.Namespace) -> int:
         shoot = load_shoot(session, args.shoot_id)
         written = gallery.export(shoot, svc.store, Path(args.folder))
     if not written:
-        raise CommandError(f"shoot {args.shoot_id} has no rendered headshots yet",
-                           code="no_headshots")
+        raise CommandError(f"shoot {args.shoot_id} has no rendered headshots yet", code="no_headshots")
     print(f"{len(written)} headshots written to {Path(args.folder).resolve()}")
     return 0

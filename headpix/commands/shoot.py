@@ -11,7 +11,7 @@ from headpix.shoots import shoot_report
 from schemas.api import CustomerSignup, Gender, Preferences, ShootReport, ShootStatus
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("shoot", help="run and steer photoshoots")
     sub = group.add_subparsers(dest="shoot_command", required=True)
 
@@ -21,8 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     start.add_argument("--gender", required=True, help="woman, man or nonbinary")
     start.add_argument("--preferences", help="JSON object; keys: " + ", ".join(Preferences.model_fields))
     start.add_argument("--photos", required=True, help="folder of selfies")
-    start.add_argument("--skip-rejected", action="store_true",
-                       help="go on with the usable photos when some are refused")
+    start.add_argument(
+        "--skip-rejected", action="store_true", help="go on with the usable photos when some are refused"
+    )
     add_json(start)
     start.set_defaults(handler=start_shoot)
 
@@ -71,8 +72,9 @@ def start_shoot(args: argparse.Namespace) -> int:
             preferences=Preferences.parse_json(args.preferences),
         )
     except ValueError as error:
-        raise UsageError(str(error).splitlines()[-1] if str(error) else "invalid input",
-                         code="invalid_customer") from None
+        raise UsageError(
+            str(error).splitlines()[-1] if str(error) else "invalid input", code="invalid_customer"
+        ) from None
     photos = photos_from_folder(args.photos, svc)
     shoot_id = runner.start_shoot(svc, signup, photos, skip_rejected=args.skip_rejected)
     return _emit_report(args, shoot_id)

@@ -61,9 +61,7 @@ def test_missing_folder_is_a_usage_error(services, tmp_path, capsys):
         ("landscape.jpg", None, 6, "no_face"),
     ],
 )
-def test_refused_photos_are_named_with_their_rule(
-    services, tmp_path, capsys, extra_name, extra, count, rule
-):
+def test_refused_photos_are_named_with_their_rule(services, tmp_path, capsys, extra_name, extra, count, rule):
     folder = tmp_path / "photos"
     write_samples(folder, count)
     if extra_name:
@@ -97,7 +95,8 @@ def test_shoot_that_fails_validation_in_the_flow_fails_for_good(services, tmp_pa
     bad = [("notes.jpg", b"not a photo"), ("blank.jpg", faceless_jpeg())]
     with services.db.session() as session:
         customer = register_customer(
-            session, CustomerSignup(name="B", email="b2@example.com", gender=Gender.man),
+            session,
+            CustomerSignup(name="B", email="b2@example.com", gender=Gender.man),
             channel="cli",
         )
         session.expunge(customer)

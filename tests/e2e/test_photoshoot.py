@@ -33,7 +33,9 @@ def selfies() -> list[PhotoInput]:
 
 def signup(email: str = MARK_EMAIL) -> CustomerSignup:
     return CustomerSignup(
-        name=MARK_NAME, email=email, gender=Gender.woman,
+        name=MARK_NAME,
+        email=email,
+        gender=Gender.woman,
         preferences=Preferences(attire="charcoal suit"),
     )
 
@@ -143,9 +145,11 @@ def test_postgres_s3_sendgrid_by_configuration_alone(
     originals = [p.data or b"" for p in selfies]
     for version in s3_server.all_versions(bucket):
         if "VersionId" in version and "Size" in version:
-            body = s3_server.client().get_object(
-                Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"]
-            )["Body"].read()
+            body = (
+                s3_server.client()
+                .get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"]
+                .read()
+            )
             assert body not in originals
 
 

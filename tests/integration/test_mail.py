@@ -29,12 +29,18 @@ def test_sendgrid_client_posts_to_configured_host(sendgrid):
 
 
 def test_outbox_queues_once_and_sends_once(make_services, sendgrid):
-    services = make_services(mail_backend="sendgrid", sendgrid_api_key="SG.k",
-                             sendgrid_host=sendgrid.url)
+    services = make_services(mail_backend="sendgrid", sendgrid_api_key="SG.k", sendgrid_host=sendgrid.url)
     for _ in range(2):
         with services.db.session() as session:
-            enqueue(session, dedup_key="delivery:x", kind="delivery", customer_id=None,
-                    to="ada@example.com", subject="s", body="b")
+            enqueue(
+                session,
+                dedup_key="delivery:x",
+                kind="delivery",
+                customer_id=None,
+                to="ada@example.com",
+                subject="s",
+                body="b",
+            )
     for _ in range(2):
         with services.db.session() as session:
             row = session.scalar(select(OutboxMessage))

@@ -39,9 +39,7 @@ def test_environment_is_read_with_prefix(tmp_path, monkeypatch):
 
 
 def test_s3_options_carry_endpoint_and_versions(tmp_path):
-    settings = load_settings(
-        home=tmp_path, storage_url="s3://bucket/p", s3_endpoint_url="http://127.0.0.1:9"
-    )
+    settings = load_settings(home=tmp_path, storage_url="s3://bucket/p", s3_endpoint_url="http://127.0.0.1:9")
     options = settings.storage_options
     assert options["version_aware"] is True
     assert options["client_kwargs"]["endpoint_url"] == "http://127.0.0.1:9"

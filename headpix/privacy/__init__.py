@@ -1,0 +1,1 @@
+"""The privacy engine: data-subject requests, crypto-shredding, erasure, receipts, verification."""

@@ -1,0 +1,194 @@
+"""Crypto-shredding: each customer's objects are sealed with their own AES-GCM data key.
+
+Data keys are wrapped by the master key (from settings) and kept in a separate key store.
+Destroying a customer's data key makes every copy of their objects, backups included,
+unreadable. Storage keys are bound as associated data, so a sealed object cannot be
+swapped for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete
+
+from headpix.db import Database
+from headpix.settings import Settings, SettingsError
+from headpix.storage import ObjectStore, StorageError
+from schemas.privacy import CustomerDataKey, KeysBase
+
+MAGIC = b"HPX1"
+NONCE = 12
+
+
+class KeyDestroyed(StorageError):
+    """The customer's data key is gone: their objects can no longer be read."""
+
+
+def seal(data_key: bytes, storage_key: str, plaintext: bytes) -> bytes:
+    nonce = os.urandom(NONCE)
+    return MAGIC + nonce + AESGCM(data_key).encrypt(nonce, plaintext, storage_key.encode())
+
+
+def unseal(data_key: bytes, storage_key: str, sealed: bytes) -> bytes:
+    if not sealed.startswith(MAGIC):
+        raise StorageError(f"object {storage_key} is not sealed; refusing to read plaintext")
+    nonce, body = sealed[len(MAGIC) : len(MAGIC) + NONCE], sealed[len(MAGIC) + NONCE :]
+    try:
+        return AESGCM(data_key).decrypt(nonce, body, storage_key.encode())
+    except InvalidTag:
+        raise StorageError(f"object {storage_key} failed authentication") from None
+
+
+def customer_of(storage_key: str) -> str | None:
+    parts = storage_key.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "customers" else None
+
+
+def load_master_key(settings: Settings) -> bytes:
+    """The master key from settings; the embedded default generates one in the key folder."""
+    text = settings.master_key.get_secret_value()
+    if not text:
+        path = settings.master_key_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        text = path.read_text().strip()
+    try:
+        key = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise SettingsError("HEADPIX_MASTER_KEY: not valid base64") from None
+    if len(key) != 32:
+        raise SettingsError("HEADPIX_MASTER_KEY: must be 32 bytes, base64-encoded")
+    return key
+
+
+def _derive(master: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
+
+
+class KeyRing:
+    """Per-customer data keys (wrapped, in their own database) and keyed pseudonyms."""
+
+    def __init__(self, settings: Settings):
+        master = load_master_key(settings)
+        self._wrap = AESGCM(_derive(master, b"headpix data-key wrap"))
+        self._pseudonym = _derive(master, b"headpix pseudonym")
+        self.db = Database(settings.resolved_keys_database_url)
+        KeysBase.metadata.create_all(self.db.engine)
+
+    def pseudonym(self, value: str) -> str:
+        """A stable keyed hash: names a subject in audit and receipts without identifying them."""
+        return hmac.new(self._pseudonym, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def data_key(self, customer_id: str, *, create: bool = False) -> bytes:
+        with self.db.session() as session:
+            row = session.get(CustomerDataKey, customer_id)
+            if row is None:
+                if not create:
+                    raise KeyDestroyed(f"no data key for customer {customer_id}")
+                key = AESGCM.generate_key(bit_length=256)
+                nonce = os.urandom(NONCE)
+                wrapped = nonce + self._wrap.encrypt(nonce, key, customer_id.encode())
+                session.add(CustomerDataKey(customer_id=customer_id, wrapped_key=wrapped))
+                return key
+            wrapped = bytes(row.wrapped_key)
+        return self._wrap.decrypt(wrapped[:NONCE], wrapped[NONCE:], customer_id.encode())
+
+    def has_key(self, customer_id: str) -> bool:
+        with self.db.session() as session:
+            return session.get(CustomerDataKey, customer_id) is not None
+
+    def destroy(self, customer_id: str) -> int:
+        """Shred: delete the customer's data key. Returns rows deleted (0 or 1)."""
+        with self.db.session() as session:
+            result = session.execute(
+                delete(CustomerDataKey).where(CustomerDataKey.customer_id == customer_id)
+            )
+            deleted = int(getattr(result, "rowcount", 0) or 0)
+        if self.db.url.startswith("sqlite"):
+            with self.db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
+
+
+@dataclass
+class SealedStore:
+    """Seals every object under ``customers/<id>/`` with that customer's data key."""
+
+    inner: ObjectStore
+    keys: KeyRing
+
+    def _key_for(self, storage_key: str, *, create: bool) -> bytes | None:
+        customer_id = customer_of(storage_key)
+        return self.keys.data_key(customer_id, create=create) if customer_id else None
+
+    def put(self, key: str, data: bytes) -> None:
+        data_key = self._key_for(key, create=True)
+        self.inner.put(key, seal(data_key, key, data) if data_key else data)
+
+    def get(self, key: str) -> bytes:
+        data_key = self._key_for(key, create=False)
+        raw = self.inner.get(key)
+        return unseal(data_key, key, raw) if data_key else raw
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def list(self, prefix: str) -> list[str]:
+        return self.inner.list(prefix)
+
+    def delete(self, key: str) -> int:
+        return self.inner.delete(key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        return self.inner.delete_prefix(prefix)
+
+    def version_count(self, prefix: str) -> int:
+        return self.inner.version_count(prefix)
+
+
+@dataclass
+class SingleKeyStore:
+    """What a Ray worker uses: one customer's data key, held in memory for one job."""
+
+    inner: ObjectStore
+    data_key: bytes
+
+    def put(self, key: str, data: bytes) -> None:
+        self.inner.put(key, seal(self.data_key, key, data))
+
+    def get(self, key: str) -> bytes:
+        return unseal(self.data_key, key, self.inner.get(key))
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def list(self, prefix: str) -> list[str]:
+        return self.inner.list(prefix)
+
+    def delete(self, key: str) -> int:
+        return self.inner.delete(key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        return self.inner.delete_prefix(prefix)
+
+    def version_count(self, prefix: str) -> int:
+        return self.inner.version_count(prefix)
+
+
+def key_file_path(path: str) -> Path:
+    return Path(path).expanduser()
