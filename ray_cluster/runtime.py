@@ -1,0 +1,89 @@
+"""Connecting to Ray: a local, loopback-only Ray by default, or a cluster by address."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+BOOTSTRAP_CONFIG = "provider:\n  type: local\n"
+NAMESPACE = "headpix"
+# AF_UNIX paths are limited to 107 bytes and Ray nests sockets ~60 bytes below its temp dir.
+_MAX_TEMP_DIR = 40
+
+_owned_dirs: list[Path] = []
+
+
+def ensure_bootstrap_config(home: Path | None = None) -> Path:
+    """Without this file a locally started Ray probes cloud metadata addresses (169.254.169.254)."""
+    path = (home or Path.home()) / "ray_bootstrap_config.yaml"
+    if not path.is_file():
+        path.write_text(BOOTSTRAP_CONFIG, encoding="utf-8")
+    return path
+
+
+def _short_temp_dir(temp_dir: Path | None) -> Path:
+    if temp_dir is not None and len(str(temp_dir.resolve())) <= _MAX_TEMP_DIR:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        return temp_dir.resolve()
+    short = Path(tempfile.mkdtemp(prefix="hpx-ray-", dir="/tmp"))
+    _owned_dirs.append(short)
+    return short
+
+
+def keep_on_loopback() -> None:
+    """A local Ray binds and registers on 127.0.0.1, not the machine's network address.
+
+    On Linux Ray otherwise picks the interface that routes outside and registers the node
+    there; this switch (read by Ray at import and at call time, and inherited by its worker
+    processes) makes it a single-machine cluster on loopback.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+def connect(address: str | None, *, temp_dir: Path | None = None, object_store_mb: int = 256) -> None:
+    """Connect once: to ``address`` (or RAY_ADDRESS) if given, else start a local Ray."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ensure_bootstrap_config()
+    if address or os.environ.get("RAY_ADDRESS"):
+        ray.init(address=address or None, namespace=NAMESPACE, log_to_driver=False)
+        return
+    keep_on_loopback()
+    if temp_dir is not None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+    ray_temp = _short_temp_dir(temp_dir)
+    spill = Path(tempfile.mkdtemp(prefix="spill-", dir=temp_dir or ray_temp))
+    _owned_dirs.append(spill)
+    ray.init(
+        address=None,
+        namespace=NAMESPACE,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=object_store_mb * 1024 * 1024,
+        _temp_dir=str(ray_temp),
+        object_spilling_directory=str(spill),
+    )
+
+
+def shutdown() -> None:
+    """Stop Ray (when started here) and delete the temp and spill folders we created."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    for attempt in range(3):  # exiting Ray processes can still write a socket or log file
+        for folder in _owned_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+        if not any(folder.exists() for folder in _owned_dirs):
+            break
+        time.sleep(0.5 * (attempt + 1))
+    _owned_dirs.clear()

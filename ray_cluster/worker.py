@@ -1,0 +1,108 @@
+"""The studio worker: one warm base model, many shoots. The pool wraps it with ``ray.remote``.
+
+Prompts, keys, images and weights stay in memory for the length of a call; nothing here logs them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ray_cluster.generation import render_headshots
+from ray_cluster.jobs import GenerateJob, GenerateResult, TrainJob, TrainResult
+from ray_cluster.models import load_pipeline
+from ray_cluster.training import (
+    CLASS_IMAGES,
+    ProgressCallback,
+    generate_class_images,
+    train_identity,
+)
+
+
+class StudioWorker:
+    """Holds the base pipeline; trains identity models and renders headshots from storage keys."""
+
+    def __init__(
+        self,
+        base_model: str,
+        models_dir: str | Path,
+        offline: bool,
+        name: str = "",
+        class_images: int = CLASS_IMAGES,
+    ) -> None:
+        self.name = name
+        self.class_images = class_images
+        self._loads = 0
+        # Class images are generic (no customer in them), so caching them per class prompt is fine.
+        self._class_cache: dict[tuple[str, int], list[Any]] = {}
+        self.pipe = self._load(base_model, Path(models_dir), offline)
+
+    def _load(self, base_model: str, models_dir: Path, offline: bool) -> Any:
+        self._loads += 1
+        return load_pipeline(base_model, models_dir, offline)
+
+    def ping(self) -> str:
+        return self.name or "ready"
+
+    def base_model_loads(self) -> int:
+        return self._loads
+
+    def train(self, job: TrainJob, progress: ProgressCallback | None = None) -> TrainResult:
+        """Read the crops, train the identity LoRA, write its weights to job.output_key."""
+        from headpix.storage import open_store
+
+        started = time.perf_counter()
+        store = open_store(job.storage.url, job.storage.options, job.storage.data_key)
+        crops = [store.get(key) for key in job.crop_keys]
+        class_images: list[Any] = []
+        if job.recipe.prior_preservation:
+            class_images = self._class_images(job.class_prompt, job.recipe.resolution)
+        weights, losses = train_identity(
+            self.pipe,
+            crops,
+            job.identity_prompt,
+            job.class_prompt,
+            job.recipe,
+            progress=progress,
+            class_images=class_images,
+        )
+        store.put(job.output_key, weights)
+        del crops, weights
+        return TrainResult(
+            job_id=job.job_id,
+            steps=len(losses),
+            losses=losses,
+            seconds=time.perf_counter() - started,
+            base_model_loads=self._loads,
+            actor_name=self.name,
+        )
+
+    def _class_images(self, class_prompt: str, resolution: int) -> list[Any]:
+        """Generated once per (class, resolution) for the life of this actor."""
+        key = (class_prompt, resolution)
+        if key not in self._class_cache:
+            self._class_cache[key] = generate_class_images(
+                self.pipe, class_prompt, self.class_images, resolution
+            )
+        return self._class_cache[key]
+
+    def generate(self, job: GenerateJob) -> GenerateResult:
+        """Render every requested headshot with the job's LoRA and write each to its output key."""
+        from headpix.storage import open_store
+
+        started = time.perf_counter()
+        store = open_store(job.storage.url, job.storage.options, job.storage.data_key)
+        lora = store.get(job.lora_key) if job.lora_key else None
+        images = render_headshots(
+            self.pipe, lora, job.renders, job.inference_steps, job.guidance_scale, job.batch_size
+        )
+        for render, png in zip(job.renders, images, strict=True):
+            store.put(render.output_key, png)
+        return GenerateResult(
+            job_id=job.job_id,
+            headshot_ids=[r.headshot_id for r in job.renders],
+            seconds=time.perf_counter() - started,
+            base_model_loads=self._loads,
+            actor_name=self.name,
+        )
