@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -79,6 +80,7 @@ def main() -> None:
         )
     )
     runtime.shutdown()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

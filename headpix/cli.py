@@ -12,7 +12,20 @@ from collections.abc import Sequence
 from headpix.errors import HeadpixError
 from headpix.settings import SettingsError, get_settings
 
-COMMAND_MODULES = ("db", "demo", "shoot", "gallery", "photos")
+COMMAND_MODULES = (
+    "db",
+    "demo",
+    "shoot",
+    "gallery",
+    "photos",
+    "privacy",
+    "keys",
+    "retention",
+    "hold",
+    "policy",
+    "consent",
+    "compliance",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
 
     # Retention (the sweep's safety nets and expiries).
     originals_max_age_hours: float = Field(default=72.0, gt=0)
+    headshot_retention_days: float = Field(default=30.0, gt=0, description="after delivery")
+    identity_model_retention_days: float = Field(default=7.0, gt=0, description="after delivery")
+    inactivity_days: int = Field(default=730, ge=30, description="24 months without activity: warn")
+    inactivity_grace_days: int = Field(default=30, ge=1, description="after the warning: erase")
 
     @field_validator("styles", mode="before")
     @classmethod

@@ -137,13 +137,26 @@ FAST = {
 }
 
 
+def receipt_key(session_dir: Path) -> Path:
+    """One signing key per session, outside every state dir (as `headpix keys init` advises)."""
+    from headpix.privacy.receipts import init_key
+
+    path = session_dir / "receipt-signing-key.pem"
+    return path if path.exists() else init_key(path)
+
+
 @pytest.fixture
 def make_services(tmp_path: Path, session_dir: Path) -> Iterator[Callable[..., Services]]:
     """Build Services from settings overrides; the tiny model is shared by the session."""
     made: list[Services] = []
 
     def build(**overrides: Any) -> Services:
-        values: dict[str, Any] = {"home": tmp_path / "state", **FAST, **overrides}
+        values: dict[str, Any] = {
+            "home": tmp_path / "state",
+            "receipt_signing_key_file": str(receipt_key(session_dir)),
+            **FAST,
+            **overrides,
+        }
         settings: Settings = load_settings(**values)
         settings.models_dir.parent.mkdir(parents=True, exist_ok=True)
         shared = session_dir / "models"

@@ -90,6 +90,10 @@ class KeyRing:
         self.db = Database(settings.resolved_keys_database_url)
         KeysBase.metadata.create_all(self.db.engine)
 
+    @property
+    def pseudonym_secret(self) -> bytes:
+        return self._pseudonym
+
     def pseudonym(self, value: str) -> str:
         """A stable keyed hash: names a subject in audit and receipts without identifying them."""
         return hmac.new(self._pseudonym, value.encode(), hashlib.sha256).hexdigest()[:32]
