@@ -118,6 +118,17 @@ def dispatch_one(session: Session, row: OutboxMessage, provider: MailProvider, s
     if row.status != "pending":
         return row.provider_message_id or ""
     assert row.to_address is not None and row.subject is not None and row.body is not None
+    from headpix.privacy.objection import suppressed_at_send
+    from headpix.privacy.restriction import may_send
+
+    if not may_send(session, row):
+        row.status = "held"  # released to pending when the restriction is lifted
+        log.info("outbox message %s (%s) held: processing restricted", row.id, row.kind)
+        return ""
+    if row.category == "marketing" and suppressed_at_send(session, row):
+        row.status = "suppressed"
+        log.info("outbox message %s (%s) suppressed: objection to marketing", row.id, row.kind)
+        return ""
     row.attempts += 1
     where = provider.send(OutgoingMail(row.id, sender, row.to_address, row.subject, row.body))
     row.status = "sent"

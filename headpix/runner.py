@@ -56,6 +56,14 @@ def start_shoot(
     services.migrate()
     with services.db.session() as session:
         customer = register_customer(session, signup, channel=channel)
+        from headpix.privacy.restriction import is_restricted
+
+        if is_restricted(session, customer.id):
+            raise CommandError(
+                "processing of this customer's data is restricted at their request; "
+                "no new shoot can start until the restriction is lifted",
+                code="restricted",
+            )
         session.expunge(customer)
     shoot_id = receive_shoot(
         services,
@@ -86,10 +94,10 @@ def resume(services: Services, shoot_id: str) -> None:
             code="not_resumable",
         )
     if status is S.paused:
-        raise CommandError(
-            f"shoot {shoot_id} is paused by a restriction of processing; lift it first.",
-            code="paused",
-        )
+        from headpix.privacy.restriction import unpause
+
+        with services.db.session() as session:
+            unpause(session, load_shoot(session, shoot_id))  # back to its stage, or refused
     run_flow(services, shoot_id)
 
 

@@ -178,8 +178,20 @@ def handle_erasure(services: Services, request_id: str, now: datetime) -> None:
 
 
 def run_erasure(services: Services, request_id: str, *, now: datetime | None = None) -> str:
-    """Erase the request's subject (honouring holds); return the request's resulting status."""
-    now = now or utcnow()
+    """Erase the request's subject (honouring holds); return the request's resulting status.
+
+    One erasure at a time per request: a sweep and a confirmation never run it twice at once.
+    """
+    from headpix.retention import claim
+
+    with claim(services, f"erasure:{request_id}") as got:
+        if not got:
+            with services.db.session() as session:
+                return load_request(session, request_id).status
+        return _erase(services, request_id, now or utcnow())
+
+
+def _erase(services: Services, request_id: str, now: datetime) -> str:
     with services.db.session() as session:
         request = load_request(session, request_id)
         if request.status == R.completed.value:

@@ -223,6 +223,7 @@ def confirmation_body(request_id: str, type_: RequestType, token: str, hours: in
 def confirm(services: Services, request_id: str, token: str, *, now: datetime | None = None) -> RequestView:
     """Check the single-use token, confirm the request and carry it out."""
     now = now or utcnow()
+    refusal: str | None = None
     with services.db.session() as session:
         request = load_request(session, request_id)
         status = RequestStatus(request.status)
@@ -230,8 +231,8 @@ def confirm(services: Services, request_id: str, token: str, *, now: datetime | 
             raise RequestRefused(f"request {request_id} is {status.value}; it cannot be confirmed again")
         if request.token_expires_at is not None and now > request.token_expires_at:
             expire(session, request)
-            raise RequestRefused(f"the token for request {request_id} has expired; submit a new request")
-        if request.token_hash is None or not secrets.compare_digest(request.token_hash, hash_token(token)):
+            refusal = f"the token for request {request_id} has expired; submit a new request"
+        elif request.token_hash is None or not secrets.compare_digest(request.token_hash, hash_token(token)):
             record(
                 session,
                 actor="customer",
@@ -239,15 +240,30 @@ def confirm(services: Services, request_id: str, token: str, *, now: datetime | 
                 subject_ref=request.subject_ref,
                 request_id=request_id,
             )
-            raise RequestRefused(f"the token does not match request {request_id}")
-        request.token_hash = None
-        request.token_expires_at = None
-        request.confirmed_at = now
-        request.due_at = due_for(services, RequestType(request.type), now)
-        move(session, request, R.confirmed, actor="customer")
+            refusal = f"the token does not match request {request_id}"
+        if refusal is None:
+            _accept(services, request, now)
+    if refusal is not None:  # raised after the commit: the expiry and the audit event are kept
+        raise RequestRefused(refusal)
     run_handler(services, request_id, now=now)
     with services.db.session() as session:
         return view(load_request(session, request_id))
+
+
+def _accept(services: Services, request: PrivacyRequest, now: datetime) -> None:
+    """The token matched: single use, so it goes; the due date runs from confirmation."""
+    request.token_hash = None
+    request.token_expires_at = None
+    request.confirmed_at = now
+    type_ = RequestType(request.type)
+    due = due_for(services, type_, now)
+    # A deadline set earlier (a consent withdrawal before a policy takes effect) is kept.
+    if request.due_at is not None and request.due_at < due_for(services, type_, request.created_at):
+        due = min(due, request.due_at)
+    request.due_at = due
+    session = Session.object_session(request)
+    assert session is not None
+    move(session, request, R.confirmed, actor="customer")
 
 
 def expire(session: Session, request: PrivacyRequest) -> None:

@@ -1,0 +1,118 @@
+"""Objection to marketing: a suppression list every marketing send checks at send time.
+
+The list holds a keyed hash of the address (``keys.pseudonym("mail:" + address)``), never
+the address, and the customer's id so that a later change of address stays suppressed and
+erasure can take the row with the customer. Transactional mail is not affected.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from headpix.errors import NotFound
+from headpix.mail import enqueue
+from headpix.privacy.audit import record
+from headpix.privacy.crypto import KeyRing
+from headpix.privacy.requests import (
+    RequestStatus,
+    RequestType,
+    dispatch_request_mail,
+    handles,
+    load_request,
+    move,
+)
+from headpix.services import Services
+from schemas.models import Customer, OutboxMessage
+from schemas.privacy import Suppression
+
+R = RequestStatus
+
+
+def address_hash(keys: KeyRing, address: str) -> str:
+    return keys.pseudonym("mail:" + address.strip().lower())
+
+
+@handles(RequestType.objection)
+def object_to_marketing(services: Services, request_id: str, now: datetime) -> None:
+    """Suppress the customer's address for marketing at once and acknowledge it."""
+    with services.db.session() as session:
+        request = load_request(session, request_id)
+        customer = session.get(Customer, request.customer_id)
+        assert customer is not None
+        move(session, request, R.in_progress, actor="system")
+        digest = address_hash(services.keys, customer.email)
+        if session.scalar(select(Suppression).where(Suppression.address_hash == digest)) is None:
+            session.add(Suppression(address_hash=digest, customer_id=customer.id, created_at=now))
+        record(
+            session,
+            actor="system",
+            action="marketing.suppressed",
+            subject_ref=request.subject_ref,
+            request_id=request.id,
+        )
+        enqueue(
+            session,
+            dedup_key=f"objection:{request.id}",
+            kind="objection_ack",
+            customer_id=customer.id,
+            to=customer.email,
+            subject="You will get no more marketing mail from us",
+            body="\n".join(
+                [
+                    "Hello,",
+                    "",
+                    "As you asked, we no longer use your data for marketing and send you no",
+                    "marketing mail. Mail about your photoshoots and requests still reaches you.",
+                    f"Request: {request.id}",
+                    "",
+                    "— Headpix",
+                ]
+            ),
+        )
+        request.completed_at = now
+        request.outcome = {"suppressed": 1}
+        move(session, request, R.completed, actor="system")
+    dispatch_request_mail(services, request_id)
+
+
+def _suppressed(session: Session, keys: KeyRing, address: str, customer_id: str | None) -> bool:
+    match = Suppression.address_hash == address_hash(keys, address)
+    if customer_id is not None:
+        match = or_(match, Suppression.customer_id == customer_id)
+    return session.scalar(select(Suppression.id).where(match).limit(1)) is not None
+
+
+def is_suppressed(services: Services, address: str) -> bool:
+    """Whether marketing to this address is refused."""
+    with services.db.session() as session:
+        return _suppressed(session, services.keys, address, None)
+
+
+def suppressed_at_send(session: Session, row: OutboxMessage) -> bool:
+    """The send-time check of a marketing row, by address hash or customer id."""
+    from headpix.services import get_services
+
+    # dispatch_one has no services at hand; the process-wide ones hold the same key ring.
+    return _suppressed(session, get_services().keys, row.to_address or "", row.customer_id)
+
+
+def queue_marketing(services: Services, customer_id: str, subject: str, body: str, dedup_key: str) -> str:
+    """Queue one marketing message to a customer; suppression is checked when it is sent."""
+    with services.db.session() as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound(f"no customer with id {customer_id}")
+        row = enqueue(
+            session,
+            dedup_key=dedup_key,
+            kind="marketing",
+            customer_id=customer.id,
+            to=customer.email,
+            subject=subject,
+            body=body,
+            category="marketing",
+        )
+        return row.id

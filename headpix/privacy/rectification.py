@@ -1,0 +1,179 @@
+"""Rectification of name, email, gender and preferences.
+
+The new values travel in ``request.changes`` until applied, then are cleared (they are
+personal). The audit names the fields that changed, never their values. Preferences are
+merged key by key; a key set to null is removed. A change of email is confirmed to both
+the old and the new address.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from headpix.errors import HeadpixError
+from headpix.mail import enqueue
+from headpix.privacy.audit import record
+from headpix.privacy.requests import (
+    RECTIFIABLE,
+    RequestRefused,
+    RequestStatus,
+    RequestType,
+    dispatch_request_mail,
+    handles,
+    load_request,
+    move,
+)
+from headpix.services import Services
+from schemas.api import EMAIL_PATTERN, Gender, Preferences
+from schemas.models import Customer
+
+R = RequestStatus
+
+
+def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Checked, normalised values; RequestRefused names the first bad field."""
+    clean: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field not in RECTIFIABLE:
+            raise RequestRefused(f"{field} cannot be rectified; fields: {', '.join(RECTIFIABLE)}")
+        if field == "name":
+            name = str(value).strip()
+            if not 1 <= len(name) <= 200:
+                raise RequestRefused("name must be 1 to 200 characters")
+            clean["name"] = name
+        elif field == "email":
+            email = str(value).strip().lower()
+            if len(email) > 320 or not EMAIL_PATTERN.match(email):
+                raise RequestRefused("email is not an email address (expected name@domain.tld)")
+            clean["email"] = email
+        elif field == "gender":
+            try:
+                clean["gender"] = Gender.parse(str(value)).value
+            except HeadpixError as error:
+                raise RequestRefused(error.message) from None
+        else:
+            if not isinstance(value, dict):
+                raise RequestRefused("preferences must be a JSON object")
+            unknown = sorted(set(value) - set(Preferences.model_fields))
+            if unknown:
+                raise RequestRefused(f"unknown preference key(s) {', '.join(unknown)}")
+            try:
+                given = Preferences.model_validate({k: v for k, v in value.items() if v is not None})
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise RequestRefused(f"preference {where}: {first['msg']}") from None
+            validated = given.model_dump(exclude_none=True)
+            clean["preferences"] = {key: validated.get(key) for key in value}
+    return clean
+
+
+@handles(RequestType.rectification)
+def rectify(services: Services, request_id: str, now: datetime) -> None:
+    """Apply the confirmed changes, audit the field names, confirm by mail, complete."""
+    with services.db.session() as session:
+        request = load_request(session, request_id)
+        customer = session.get(Customer, request.customer_id)
+        assert customer is not None
+        move(session, request, R.in_progress, actor="system")
+        reason: RequestRefused | None = None
+        try:
+            clean = validate_changes(dict(request.changes or {}))
+            if "email" in clean and clean["email"] != customer.email:
+                taken = session.scalar(select(Customer.id).where(Customer.email == clean["email"]))
+                if taken is not None:
+                    raise RequestRefused("that email address belongs to another account")
+        except RequestRefused as refused:
+            reason = refused
+        else:
+            old_email = customer.email
+            changed = apply(customer, clean)
+            record(
+                session,
+                actor="customer",
+                action="customer.rectified",
+                subject_ref=request.subject_ref,
+                request_id=request.id,
+                details={"fields": changed},
+            )
+            request.outcome = {"fields_changed": len(changed)}
+            request.completed_at = now
+            move(session, request, R.completed, actor="system")
+            queue_confirmations(session, request.id, customer, old_email, changed)
+        request.changes = None
+        if reason is not None:
+            request.completed_at = now
+            move(session, request, R.rejected, actor="system", reason="invalid_value")
+    if reason is not None:
+        raise reason
+    dispatch_request_mail(services, request_id)
+
+
+def apply(customer: Customer, clean: dict[str, Any]) -> list[str]:
+    """Set the new values; return the names of the fields that really changed."""
+    changed = []
+    for field, value in clean.items():
+        if field == "preferences":
+            merged = dict(customer.preferences or {})
+            for key, item in value.items():
+                if item is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = item
+            value = merged
+        if getattr(customer, field) != value:
+            setattr(customer, field, value)
+            changed.append(field)
+    return sorted(changed)
+
+
+def queue_confirmations(
+    session: Session, request_id: str, customer: Customer, old_email: str, changed: list[str]
+) -> None:
+    fields = ", ".join(changed) if changed else "nothing (the values were already on file)"
+    body = "\n".join(
+        [
+            "Hello,",
+            "",
+            f"As you asked, we corrected your details. Fields changed: {fields}.",
+            f"Request: {request_id}",
+            "If you did not ask for this, contact us at once.",
+            "",
+            "— Headpix",
+        ]
+    )
+    subject = "Your details have been corrected"
+    if "email" in changed:
+        enqueue(
+            session,
+            dedup_key=f"rectification-old:{request_id}",
+            kind="rectification",
+            customer_id=customer.id,
+            to=old_email,
+            subject=subject,
+            body=body,
+        )
+        enqueue(
+            session,
+            dedup_key=f"rectification-new:{request_id}",
+            kind="rectification",
+            customer_id=customer.id,
+            to=customer.email,
+            subject=subject,
+            body=body,
+        )
+    else:
+        enqueue(
+            session,
+            dedup_key=f"rectification:{request_id}",
+            kind="rectification",
+            customer_id=customer.id,
+            to=customer.email,
+            subject=subject,
+            body=body,
+        )
