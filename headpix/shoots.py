@@ -16,6 +16,7 @@ from headpix.services import Services
 from headpix.storage import Keys
 from schemas.api import POLICY_VERSION, CustomerSignup, HeadshotOut, ShootReport, ShootStatus
 from schemas.models import Customer, OriginalPhoto, OutboxMessage, Photoshoot, utcnow
+from schemas.privacy import Consent
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,13 @@ def enter_stage(shoot: Photoshoot, stage_status: ShootStatus) -> None:
     current = ShootStatus(shoot.status)
     if current in FINAL or current is S.paused:
         raise ShootStopped(f"shoot {shoot.id} is {current.value}; not processing")
+    from sqlalchemy.orm import object_session
+
+    from headpix.privacy.restriction import pause_if_restricted
+
+    session = object_session(shoot)
+    if session is not None:
+        pause_if_restricted(session, shoot)
     if current != stage_status:
         advance(shoot, stage_status)
 
@@ -83,6 +91,15 @@ def register_customer(session: Session, signup: CustomerSignup, *, channel: str)
         )
         session.add(customer)
         session.flush()
+        session.add(
+            Consent(
+                customer_id=customer.id,
+                policy_version=POLICY_VERSION,
+                action="accepted",
+                channel=channel,
+                at=customer.consented_at,
+            )
+        )
         log.info("customer %s registered", customer.id)
     return customer
 

@@ -58,7 +58,9 @@ class Preferences(BaseModel):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise UsageError(f"--preferences is not valid JSON: {error}", code="invalid_preferences") from None
+            raise UsageError(
+                f"--preferences is not valid JSON: {error}", code="invalid_preferences"
+            ) from None
         if not isinstance(data, dict):
             raise UsageError("--preferences must be a JSON object", code="invalid_preferences")
         unknown = sorted(set(data) - set(cls.model_fields))

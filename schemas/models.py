@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -72,6 +73,7 @@ class Customer(Base):
 
 class Photoshoot(Base):
     __tablename__ = "photoshoots"
+    __table_args__ = (Index("ix_photoshoots_status_delivered", "status", "delivered_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -101,6 +103,15 @@ class OriginalPhoto(Base):
     """One uploaded photo: its verdict, and the keys of the original and its sanitised crop."""
 
     __tablename__ = "original_photos"
+    # The sweep's safety net looks only at photos whose bytes are still stored.
+    __table_args__ = (
+        Index(
+            "ix_original_photos_stored",
+            "uploaded_at",
+            postgresql_where=text("original_key IS NOT NULL OR crop_key IS NOT NULL"),
+            sqlite_where=text("original_key IS NOT NULL OR crop_key IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     shoot_id: Mapped[str] = mapped_column(ForeignKey("photoshoots.id"), index=True)
@@ -161,7 +172,7 @@ class GalleryLink(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     shoot_id: Mapped[str] = mapped_column(ForeignKey("photoshoots.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -172,6 +183,12 @@ class OutboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("dedup_key"),
         Index("ix_outbox_pending", "status", "created_at"),
+        Index(
+            "ix_outbox_with_body",
+            "sent_at",
+            postgresql_where=text("body IS NOT NULL"),
+            sqlite_where=text("body IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

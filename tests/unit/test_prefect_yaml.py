@@ -1,0 +1,34 @@
+"""prefect.yaml: every entrypoint loads, and the retention sweep runs on an hourly cron."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.flows import Flow, load_flow_from_entrypoint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def deployments() -> dict[str, dict]:
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    return {d["name"]: d for d in config["deployments"]}
+
+
+def test_every_entrypoint_loads_as_a_flow(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    found = deployments()
+    assert {"photoshoot", "retention-sweep", "policy-notices"} <= set(found)
+    for name, deployment in found.items():
+        flow: Flow = load_flow_from_entrypoint(deployment["entrypoint"])
+        assert isinstance(flow, Flow), name
+        assert flow.name == name
+
+
+def test_retention_sweep_is_scheduled_hourly():
+    sweep = deployments()["retention-sweep"]
+    (schedule,) = sweep["schedules"]
+    cron = CronSchedule(cron=schedule["cron"], timezone=schedule.get("timezone", "UTC"))
+    assert cron.cron == "0 * * * *" and schedule.get("active", True)
+    assert "parameters" not in sweep or "as_of" not in sweep["parameters"]
