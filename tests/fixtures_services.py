@@ -26,7 +26,17 @@ def _require(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A fresh database on the local PostgreSQL, dropped afterwards."""
+    """A database on the local PostgreSQL shared by the session, dropped afterwards."""
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A database of the test's own, for tests that count every row of a table."""
+    yield from _postgres_database()
+
+
+def _postgres_database() -> Iterator[str]:
     import sqlalchemy as sa
 
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

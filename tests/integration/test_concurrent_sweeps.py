@@ -17,8 +17,8 @@ from tests.integration.test_retention import T0, add_customer, add_shoot
 pytestmark = pytest.mark.postgres
 
 
-def test_two_sweeps_at_once_delete_each_item_once(make_services, postgres_url):
-    services = make_services(database_url=postgres_url)
+def test_two_sweeps_at_once_delete_each_item_once(make_services, fresh_postgres_url):
+    services = make_services(database_url=fresh_postgres_url)
     for n in range(8):
         customer = add_customer(services, f"c{n}@example.com", now=T0)
         add_shoot(services, customer, now=T0, status="training", keep_originals=True)
