@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from headpix.gallery import hash_token
-from headpix.mail import enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.requests import (
     RequestRefused,
@@ -30,6 +29,7 @@ from headpix.privacy.requests import (
     handles,
     load_request,
     move,
+    notify,
 )
 from headpix.services import Services
 from headpix.storage import Keys, ObjectStore
@@ -198,27 +198,20 @@ def export_data(services: Services, request_id: str, now: datetime) -> None:
             )
         )
         url = f"{settings.public_url.rstrip('/')}{EXPORT_PATH}{token}"
-        enqueue(
+        notify(
             session,
-            dedup_key=f"export:{request.id}",
+            request,
             kind="export_ready",
-            customer_id=customer.id,
+            tag="export",
             to=customer.email,
             subject="Your Headpix data export is ready",
-            body="\n".join(
-                [
-                    "Hello,",
-                    "",
-                    "The copy of your data you asked for is ready to download:",
-                    url,
-                    f"The link expires in {settings.export_days} days; then the archive is deleted.",
-                    "It holds headpix-export.json (your details, preferences, consents, requests,",
-                    "shoots and photo verdicts) and your headshots, in a documented format.",
-                    f"Request: {request.id}",
-                    "",
-                    "— Headpix",
-                ]
-            ),
+            lines=[
+                "The copy of your data you asked for is ready to download:",
+                url,
+                f"The link expires in {settings.export_days} days; then the archive is deleted.",
+                "It holds headpix-export.json (your details, preferences, consents, requests,",
+                "shoots and photo verdicts) and your headshots, in a documented format.",
+            ],
         )
         request.outcome = {"headshots": len(files), "shoots": len(document["shoots"])}
         request.completed_at = now

@@ -23,6 +23,7 @@ from headpix.privacy.requests import (
     handles,
     load_request,
     move,
+    notify,
 )
 from headpix.services import Services
 from schemas.models import Customer, OutboxMessage
@@ -53,24 +54,17 @@ def object_to_marketing(services: Services, request_id: str, now: datetime) -> N
             subject_ref=request.subject_ref,
             request_id=request.id,
         )
-        enqueue(
+        notify(
             session,
-            dedup_key=f"objection:{request.id}",
+            request,
             kind="objection_ack",
-            customer_id=customer.id,
+            tag="objection",
             to=customer.email,
             subject="You will get no more marketing mail from us",
-            body="\n".join(
-                [
-                    "Hello,",
-                    "",
-                    "As you asked, we no longer use your data for marketing and send you no",
-                    "marketing mail. Mail about your photoshoots and requests still reaches you.",
-                    f"Request: {request.id}",
-                    "",
-                    "— Headpix",
-                ]
-            ),
+            lines=[
+                "As you asked, we no longer use your data for marketing and send you no",
+                "marketing mail. Mail about your photoshoots and requests still reaches you.",
+            ],
         )
         request.completed_at = now
         request.outcome = {"suppressed": 1}

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from headpix.errors import HeadpixError
-from headpix.mail import enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.requests import (
     RECTIFIABLE,
@@ -27,10 +26,12 @@ from headpix.privacy.requests import (
     handles,
     load_request,
     move,
+    notify,
 )
 from headpix.services import Services
 from schemas.api import EMAIL_PATTERN, Gender, Preferences
 from schemas.models import Customer
+from schemas.privacy import PrivacyRequest
 
 R = RequestStatus
 
@@ -104,7 +105,7 @@ def rectify(services: Services, request_id: str, now: datetime) -> None:
             request.outcome = {"fields_changed": len(changed)}
             request.completed_at = now
             move(session, request, R.completed, actor="system")
-            queue_confirmations(session, request.id, customer, old_email, changed)
+            queue_confirmations(session, request, customer, old_email, changed)
         request.changes = None
         if reason is not None:
             request.completed_at = now
@@ -133,47 +134,17 @@ def apply(customer: Customer, clean: dict[str, Any]) -> list[str]:
 
 
 def queue_confirmations(
-    session: Session, request_id: str, customer: Customer, old_email: str, changed: list[str]
+    session: Session, request: PrivacyRequest, customer: Customer, old_email: str, changed: list[str]
 ) -> None:
+    """Confirm the correction by mail; when the email changed, to the old and the new address."""
     fields = ", ".join(changed) if changed else "nothing (the values were already on file)"
-    body = "\n".join(
-        [
-            "Hello,",
-            "",
-            f"As you asked, we corrected your details. Fields changed: {fields}.",
-            f"Request: {request_id}",
-            "If you did not ask for this, contact us at once.",
-            "",
-            "— Headpix",
-        ]
-    )
+    lines = [
+        f"As you asked, we corrected your details. Fields changed: {fields}.",
+        "If you did not ask for this, contact us at once.",
+    ]
     subject = "Your details have been corrected"
-    if "email" in changed:
-        enqueue(
-            session,
-            dedup_key=f"rectification-old:{request_id}",
-            kind="rectification",
-            customer_id=customer.id,
-            to=old_email,
-            subject=subject,
-            body=body,
-        )
-        enqueue(
-            session,
-            dedup_key=f"rectification-new:{request_id}",
-            kind="rectification",
-            customer_id=customer.id,
-            to=customer.email,
-            subject=subject,
-            body=body,
-        )
-    else:
-        enqueue(
-            session,
-            dedup_key=f"rectification:{request_id}",
-            kind="rectification",
-            customer_id=customer.id,
-            to=customer.email,
-            subject=subject,
-            body=body,
-        )
+    addresses = {"rectification-old": old_email, "rectification-new": customer.email}
+    if "email" not in changed:
+        addresses = {"rectification": customer.email}
+    for tag, address in addresses.items():
+        notify(session, request, kind="rectification", tag=tag, to=address, subject=subject, lines=lines)

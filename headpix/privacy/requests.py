@@ -279,6 +279,34 @@ def status(services: Services, request_id: str) -> RequestView:
         return view(load_request(session, request_id))
 
 
+def letter(*lines: str) -> str:
+    """The body of a request-related email: greeting, the lines, signature."""
+    return "\n".join(["Hello,", "", *lines, "", "— Headpix"])
+
+
+def notify(
+    session: Session,
+    request: PrivacyRequest,
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    lines: list[str],
+    tag: str | None = None,
+) -> None:
+    """Queue mail about a request. Its dedup key ends with the request id, which is what makes
+    it request-related mail (sent even while processing is restricted)."""
+    enqueue(
+        session,
+        dedup_key=f"{tag or kind}:{request.id}",
+        kind=kind,
+        customer_id=request.customer_id,
+        to=to,
+        subject=subject,
+        body=letter(*lines, f"Request: {request.id}"),
+    )
+
+
 def dispatch_request_mail(services: Services, request_id: str) -> None:
     """Hand this request's pending mail to the provider now (confirmation, receipts)."""
     with services.db.session() as session:

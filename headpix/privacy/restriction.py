@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from headpix.errors import CommandError
-from headpix.mail import dispatch_one, enqueue
+from headpix.mail import dispatch_one
 from headpix.privacy.audit import record
 from headpix.privacy.requests import (
     RequestRefused,
@@ -26,6 +26,7 @@ from headpix.privacy.requests import (
     handles,
     load_request,
     move,
+    notify,
 )
 from headpix.services import Services
 from headpix.shoots import S, ShootStopped, advance
@@ -68,19 +69,18 @@ def place(services: Services, request_id: str, now: datetime) -> None:
             subject_ref=request.subject_ref,
             request_id=request.id,
         )
-        enqueue(
+        notify(
             session,
-            dedup_key=f"restriction:{request.id}",
+            request,
             kind="restriction_placed",
-            customer_id=customer.id,
+            tag="restriction",
             to=customer.email,
             subject="Processing of your data is restricted",
-            body=_body(
+            lines=[
                 "As you asked, we have stopped processing your data. We keep it, but run no",
                 "photoshoot and send you nothing except mail about your privacy requests.",
                 "A photoshoot in progress is paused with its photos kept.",
-                f"Request: {request.id}",
-            ),
+            ],
         )
     dispatch_request_mail(services, request_id)
 
@@ -103,18 +103,17 @@ def lift(services: Services, request_id: str, now: datetime) -> None:
         move(session, request, R.completed, actor="operator", lifted=1)
         customer = session.get(Customer, restriction.customer_id)
         assert customer is not None
-        enqueue(
+        notify(
             session,
-            dedup_key=f"restriction-lifted:{request.id}",
+            request,
             kind="restriction_lifted",
-            customer_id=customer.id,
+            tag="restriction-lifted",
             to=customer.email,
             subject="Processing of your data is no longer restricted",
-            body=_body(
+            lines=[
                 "The restriction of processing you asked for has been lifted. A paused",
                 "photoshoot now continues where it stopped.",
-                f"Request: {request.id}",
-            ),
+            ],
         )
         session.flush()
         released: list[str] = []
@@ -189,7 +188,3 @@ def may_send(session: Session, row: OutboxMessage) -> bool:
     request_id = row.dedup_key.rsplit(":", 1)[-1]
     request = session.get(PrivacyRequest, request_id)
     return request is not None and request.customer_id == row.customer_id
-
-
-def _body(*lines: str) -> str:
-    return "\n".join(["Hello,", "", *lines, "", "— Headpix"])
