@@ -112,6 +112,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="headpix-bench-"))
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
 
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -119,6 +121,7 @@ def main() -> None:
     from headpix.services import Services
     from headpix.settings import load_settings
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log names object keys
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -63,13 +63,14 @@ def _held(session: Session, customer_id: str, now: datetime) -> set[str]:
     return held_categories(active_holds(session, customer_id, now))
 
 
-def preference_values(customer: Customer) -> list[str]:
-    return [str(v) for v in (customer.preferences or {}).values() if isinstance(v, str)]
+def shared_identifiers(customer: Customer) -> list[str]:
+    """Name and preference values: personal, but other customers may have the same ones."""
+    return [customer.name] + [str(v) for v in (customer.preferences or {}).values() if isinstance(v, str)]
 
 
 def identifiers(session: Session, customer: Customer) -> list[str]:
-    """What must not survive anywhere: name, email, id and photo hashes."""
-    values = [customer.id, customer.email, customer.name]
+    """Unique identifiers that must not survive anywhere: id, email and photo hashes."""
+    values = [customer.id, customer.email]
     values += list(
         session.scalars(
             select(OriginalPhoto.sha256).join(Photoshoot).where(Photoshoot.customer_id == customer.id)
@@ -212,7 +213,7 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
         reply_to = request.reply_to or customer.email
         request.reply_to = None
         needles = identifiers(session, customer)
-        weak = preference_values(customer)
+        weak = shared_identifiers(customer)
         request.outcome = {
             **(request.outcome or {}),
             "needle_hashes": token_hashes(services.keys.pseudonym_secret, needles),
@@ -292,7 +293,7 @@ def _complete(
         signed = receipts.sign(services.settings, body)
         session.add(DeletionReceipt(request_id=request_id, subject_ref=request.subject_ref, receipt=signed))
         request.completed_at = now
-        request.outcome = {"deleted": totals, "needle_hashes": request.outcome.get("needle_hashes", [])}
+        request.outcome = {"deleted": totals, "needle_hashes": request.outcome.get("needle_hashes", {})}
         move(session, request, R.completed, actor="system", deleted=sum(totals.values()))
         if reply_to:
             row = enqueue(
@@ -321,6 +322,11 @@ def verify_request(services: Services, request_id: str) -> dict[str, Any]:
 
     with services.db.session() as session:
         request = load_request(session, request_id)
-        hashes = set((request.outcome or {}).get("needle_hashes", []))
+        kept = (request.outcome or {}).get("needle_hashes") or {}
         subject = request.subject_ref
-    return rows_by_pseudonym(services, subject, HashedNeedles(services.keys.pseudonym_secret, hashes))
+    needles = HashedNeedles(
+        services.keys.pseudonym_secret,
+        set(kept.get("hashes", [])),
+        [(int(length), int(at)) for length, at in kept.get("emails", [])],
+    )
+    return rows_by_pseudonym(services, subject, needles)

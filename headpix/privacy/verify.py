@@ -43,40 +43,71 @@ class PlainNeedles:
     def __post_init__(self) -> None:
         self.values = [v for v in dict.fromkeys(self.values) if len(v) >= 4]
         self._bytes = [v.encode() for v in self.values] + [v.lower().encode() for v in self.values]
+        # In a column an identifier stands whole: "ada@x.com" inside "lada@x.com" is not it.
+        self._whole = [
+            re.compile(rf"(?<![A-Za-z0-9._%+\-]){re.escape(v)}(?![A-Za-z0-9._%+\-])", re.I)
+            for v in self.values
+        ]
 
     def found_in_text(self, text: str) -> bool:
-        lowered = text.lower()
-        return any(v.lower() in lowered for v in self.values)
+        return any(pattern.search(text) for pattern in self._whole)
 
     def found_in_bytes(self, data: bytes) -> bool:
         return any(v in data for v in self._bytes)
 
 
-def token_hashes(secret: bytes, values: Iterable[str]) -> list[str]:
-    """Keyed hashes of whole identifiers, kept for later verification.
+UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+HEX_RUN = re.compile(rb"[0-9a-f]{64,}")
+
+
+def _digest(secret: bytes, value: bytes) -> str:
+    return hmac.new(secret, value.lower(), sha256).hexdigest()[:32]
+
+
+def token_hashes(secret: bytes, values: Iterable[str]) -> dict[str, Any]:
+    """Keyed hashes of whole identifiers, kept for later verification, and the shape of each
+    email (length, position of '@') so it can be found flush against other bytes.
 
     Whole values only: a word of a name ("smith") is shared by many people and by any
     vocabulary file, so it proves nothing; an email address, an id or a photo hash does.
     """
-    return sorted(
-        {hmac.new(secret, v.lower().encode(), sha256).hexdigest()[:32] for v in values if len(v) >= 4}
-    )
+    kept = [v.lower() for v in values if len(v) >= 4]
+    return {
+        "hashes": sorted({_digest(secret, v.encode()) for v in kept}),
+        "emails": sorted({(len(v.encode()), v.encode().index(b"@")) for v in kept if "@" in v}),
+    }
 
 
 @dataclass
 class HashedNeedles:
+    """Identifiers known only by keyed hash: candidates are cut from the data by shape."""
+
     secret: bytes
     hashes: set[str]
+    emails: list[tuple[int, int]] = field(default_factory=list)
 
-    def _hit(self, token: bytes) -> bool:
-        return hmac.new(self.secret, token.lower(), sha256).hexdigest()[:32] in self.hashes
+    def _candidates(self, data: bytes) -> Iterator[bytes]:
+        data = data.lower()
+        yield from TOKEN.findall(data)
+        yield from UUID.findall(data)
+        for run in HEX_RUN.findall(data):
+            for start in range(len(run) - 63):
+                yield run[start : start + 64]
+        if self.emails:
+            for match in re.finditer(rb"@", data):
+                for length, at in self.emails:
+                    start = match.start() - at
+                    if start >= 0:
+                        yield data[start : start + length]
 
     def found_in_text(self, text: str) -> bool:
+        """Whole values and whole tokens of a column (values there are not flush)."""
         data = text.encode()
-        return self._hit(data) or any(self._hit(t) for t in TOKEN.findall(data))
+        tokens = {data, *TOKEN.findall(data.lower())}
+        return any(_digest(self.secret, t) in self.hashes for t in tokens)
 
     def found_in_bytes(self, data: bytes) -> bool:
-        return any(self._hit(t) for t in set(TOKEN.findall(data)))
+        return any(_digest(self.secret, c) in self.hashes for c in set(self._candidates(data)))
 
 
 @dataclass
@@ -121,18 +152,27 @@ def rows_referring(services: Services, customer_id: str, skip: set[str]) -> list
     return found
 
 
-# Columns that hold other customers' own choices: a shared preference value ("navy suit")
-# found there is theirs, not a residue of the erased customer (whose rows are checked by id).
-OTHERS_CHOICES = {"customers.preferences", "headshots.prompt", "headshots.negative_prompt"}
+def _owner_columns(table: Any) -> list[Any]:
+    """Columns that attribute a row to a customer (directly or through a shoot)."""
+    names = ["id"] if table.name == "customers" else ["customer_id", "shoot_id"]
+    return [table.c[n] for n in names if n in table.c]
 
 
-def scan_columns(services: Services, needles: Needles, *, skip: set[str] | None = None) -> list[str]:
+def scan_columns(services: Services, needles: Needles, *, unattributed_only: bool = False) -> list[str]:
+    """Search every text and JSON column. With ``unattributed_only``, rows that belong to a
+    customer are passed over: for weak identifiers (a name, a preference value) that other
+    customers may share, while the erased customer's own rows are proven gone by id."""
     found = []
     with services.db.session() as session:
         for table, column in _text_columns():
-            if f"{table.name}.{column.name}" in (skip or set()):
-                continue
-            for (value,) in session.execute(select(column).where(column.is_not(None))):
+            query = select(column).where(column.is_not(None))
+            if unattributed_only:
+                owners = _owner_columns(table)
+                if table.name == "customers":
+                    continue
+                for owner in owners:
+                    query = query.where(owner.is_(None))
+            for (value,) in session.execute(query):
                 text = value if isinstance(value, str) else repr(value)
                 if needles.found_in_text(text):
                     found.append(f"db:{table.name}.{column.name}")
@@ -184,8 +224,9 @@ def scan_files(services: Services, needles: Needles) -> list[str]:
 
 
 def verify_customer_gone(services: Services, customer_id: str, needles: Needles, weak: Needles) -> Residue:
-    """Full check during the erasure: ``needles`` everywhere, ``weak`` (preference values)
-    in every column except other customers' own choices."""
+    """Full check during the erasure: unique identifiers (``needles``: id, email, photo hashes)
+    everywhere, raw files included; shared ones (``weak``: name, preference values) in rows
+    that belong to no other customer."""
     residue = Residue()
     residue.rows = rows_referring(services, customer_id, skip=set())
     residue.checked.append("rows")
@@ -195,7 +236,7 @@ def verify_customer_gone(services: Services, customer_id: str, needles: Needles,
     residue.checked.append("data key")
     residue.plaintext = (
         scan_columns(services, needles)
-        + scan_columns(services, weak, skip=OTHERS_CHOICES)
+        + scan_columns(services, weak, unattributed_only=True)
         + scan_files(services, needles)
     )
     residue.checked += ["text and JSON columns", "raw database files", "Prefect home", "state and temp"]

@@ -181,3 +181,9 @@ def test_canary_on_embedded_default_leaves_nothing_in_raw_files(make_services, t
     assert_no_marks(raw, "raw files of the state dir (database, WAL, objects, keys)", customer_id, photos)
     assert_no_marks(prefect_bytes(), "Prefect's home", customer_id, photos)
     check_receipt(request_id, tmp_path, capsys)
+
+    # The verifier is not a formality: a copy planted afterwards, flush in binary, is found.
+    (state / "stray.bin").write_bytes(b"\x00\x07Someone" + MARKS[1].encode() + b"woman\x00")
+    assert main(["privacy", "verify", "--request", request_id, "--json"]) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert not found["clean"] and any("stray.bin" in f for f in found["plaintext_found_in"])
