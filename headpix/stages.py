@@ -8,6 +8,7 @@ Return values are counts only: they may end up in Prefect's result storage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -65,8 +66,13 @@ def _train_resolution(services: Services) -> int:
     return services.settings.train_resolution
 
 
-def train(services: Services, shoot_id: str) -> TrainOutcome:
-    """Train the customer's identity LoRA on a warm Ray actor, once per shoot."""
+def train(
+    services: Services, shoot_id: str, on_progress: Callable[[int, int, float], None] | None = None
+) -> TrainOutcome:
+    """Train the customer's identity LoRA on a warm Ray actor, once per shoot.
+
+    ``on_progress(step, total, loss)`` is called in this thread while the actor trains.
+    """
     from ray_cluster.training import default_steps
 
     settings = services.settings
@@ -93,7 +99,10 @@ def train(services: Services, shoot_id: str) -> TrainOutcome:
         output_key=weights_key,
         recipe=TrainRecipe(steps=steps, resolution=_train_resolution(services), seed=seed),
     )
-    result = services.pool.train(job)
+    if on_progress is None:
+        result = services.pool.train(job)
+    else:
+        result = services.pool.train_reporting(job, on_progress)
     with services.db.session() as session:
         _record_compute(load_shoot(session, shoot_id), "train", result.seconds)
         session.add(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -108,14 +111,14 @@ class WorkerPool:
                 fresh = self._spawn(name)
             self._actors[name] = fresh
 
-    def _call(self, method: str, job: Any) -> Any:
+    def _call(self, method: str, job: Any, *args: Any) -> Any:
         tried: set[str] = set()
         last: Exception | None = None
         for _ in range(MAX_ATTEMPTS):
             name = self._acquire(tried)
             actor = self._actors[name]
             try:
-                return ray.get(getattr(actor, method).remote(job))
+                return ray.get(getattr(actor, method).remote(job, *args))
             except _DEAD as error:
                 last = error
                 tried.add(name)
@@ -124,10 +127,44 @@ class WorkerPool:
                 self._release(name)
         raise RuntimeError(f"job {job.job_id}: {MAX_ATTEMPTS} actors died running it") from last
 
-    def train(self, job: TrainJob) -> TrainResult:
-        """Train an identity model on the least busy actor; blocks until the weights are stored."""
-        result: TrainResult = self._call("train", job)
+    def train(self, job: TrainJob, progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
+        """Train an identity model on the least busy actor; blocks until the weights are stored.
+
+        ``progress`` runs inside the actor (it must be serialisable); see ``train_reporting``.
+        """
+        result: TrainResult = self._call("train", job, *([progress] if progress else []))
         return result
+
+    def train_reporting(
+        self, job: TrainJob, on_progress: Callable[[int, int, float], None], reports: int = 20
+    ) -> TrainResult:
+        """Train, calling ``on_progress(step, total, loss)`` here, in the caller's thread, about
+        ``reports`` times as the actor trains (steps and losses only: nothing personal)."""
+        from ray.util.queue import Empty, Queue
+
+        queue = Queue(maxsize=4 * reports, actor_options={"num_cpus": 0})
+        every = max(1, job.recipe.steps // reports)
+
+        def report(step: int, total: int, loss: float) -> None:  # runs in the actor
+            if step % every == 0 or step == total:
+                with contextlib.suppress(Exception):  # progress must never fail training
+                    queue.put_nowait((step, total, loss))
+
+        def drain(timeout: float) -> None:
+            with contextlib.suppress(Empty):
+                step, total, loss = queue.get(timeout=timeout)
+                on_progress(step, total, loss)
+
+        try:
+            with ThreadPoolExecutor(max_workers=1) as runner:
+                training = runner.submit(self.train, job, report)
+                while not training.done():
+                    drain(0.5)
+                while not queue.empty():
+                    drain(0.1)
+                return training.result()
+        finally:
+            queue.shutdown()
 
     def generate(self, job: GenerateJob) -> GenerateResult:
         """Render a job's headshots on the least busy actor; blocks until they are stored."""

@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from headpix import stages
 from headpix.errors import HeadpixError
@@ -70,9 +71,27 @@ def validate_photos(shoot_id: str) -> dict[str, int]:
 @stage_task("train", retries=2)
 def train_identity(shoot_id: str) -> dict[str, float]:
     """Train the identity LoRA on a Ray GPU actor (skipped when the shoot already has one)."""
-    with timed(shoot_id, "train"):
-        outcome = stages.train(get_services(), shoot_id)
     logger = get_run_logger()
+    progress_id: UUID | None = None
+
+    def report(step: int, total: int, loss: float) -> None:
+        nonlocal progress_id
+        percent = round(100.0 * step / total, 1)
+        if progress_id is None:
+            progress_id = cast(
+                UUID,
+                create_progress_artifact(
+                    progress=percent,
+                    key=f"training-progress-{shoot_id}",
+                    description=f"LoRA training of shoot {shoot_id}",
+                ),
+            )
+        else:
+            update_progress_artifact(progress_id, progress=percent)
+        logger.info("shoot %s: training step %d/%d, loss %.4f", shoot_id, step, total, loss)
+
+    with timed(shoot_id, "train"):
+        outcome = stages.train(get_services(), shoot_id, on_progress=report)
     if outcome.reused:
         logger.info("shoot %s: identity model already trained, reused", shoot_id)
     else:

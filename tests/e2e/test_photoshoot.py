@@ -115,21 +115,22 @@ def test_embedded_default_delivers_once_and_forgets_the_originals(make_services,
     assert_no_copies(originals, [r for r in roots if r != Path("/tmp")] + ray_dirs())
     assert_no_copies(originals, [p for p in Path(tempfile.gettempdir()).glob("tmp*") if p.is_dir()])
     assert_prefect_knows_nothing_personal(customer_id)
-    summary = operator_summary(shoot_id)
+    assert float(operator_artifact(f"training-progress-{shoot_id}")) == 100.0  # live training progress
+    summary = operator_artifact(f"photoshoot-{shoot_id}")
     assert "delivered" in summary and "| train |" in summary
     assert MARK_NAME not in summary and MARK_EMAIL not in summary and customer_id not in summary
 
 
-def operator_summary(shoot_id: str) -> str:
-    """The markdown artifact operators see in the Prefect UI for this shoot."""
+def operator_artifact(key: str) -> str:
+    """What operators see in the Prefect UI under an artifact key (latest version)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"photoshoot-{shoot_id}"]))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
         )
-    assert found, "no operator summary artifact"
+    assert found, f"no artifact {key}"
     return str(found[-1].data)
 
 
