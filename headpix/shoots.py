@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from headpix import gallery
+from headpix import analytics, gallery
 from headpix.errors import HeadpixError, NotFound
 from headpix.services import Services
 from headpix.storage import Keys
@@ -135,6 +135,7 @@ def receive_shoot(
             key = Keys.original(customer.id, shoot.id, photo.id)
             services.store.put(key, data)
             photo.original_key = key
+        analytics.count(session, "shoot_started", utcnow())
         if preferences:
             merged = dict(customer.preferences or {})
             merged.update(preferences)

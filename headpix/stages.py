@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from headpix import gallery, intake_stage
+from headpix import analytics, gallery, intake_stage
 from headpix.mail import dispatch_one, enqueue
 from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
@@ -207,6 +207,7 @@ def deliver(services: Services, shoot_id: str) -> str:
         shoot = load_shoot(session, shoot_id)
         advance(shoot, S.delivered, detail="")
         shoot.delivered_at = utcnow()
+        analytics.count(session, "shoot_delivered", shoot.delivered_at)
     return where
 
 
@@ -237,6 +238,8 @@ def stop(services: Services, shoot_id: str, status: S, detail: str) -> None:
         shoot = load_shoot(session, shoot_id)
         if shoot.status not in (S.failed.value, S.cancelled.value, S.delivered.value):
             advance(shoot, status, detail=detail or shoot.status_detail)
+            if status is S.failed:
+                analytics.count(session, "shoot_failed", utcnow())
         if status is S.failed:
             enqueue(
                 session,

@@ -19,6 +19,7 @@ from headpix.services import Services
 from headpix.shoots import shoot_report
 from schemas.api import CustomerSignup, Gender, Preferences
 from schemas.models import Headshot, IdentityModel, OriginalPhoto, OutboxMessage
+from schemas.privacy import UsageEvent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("ray_local")]
 
@@ -116,6 +117,9 @@ def test_embedded_default_delivers_once_and_forgets_the_originals(make_services,
     assert_no_copies(originals, [p for p in Path(tempfile.gettempdir()).glob("tmp*") if p.is_dir()])
     assert_prefect_knows_nothing_personal(customer_id)
     assert float(operator_artifact(f"training-progress-{shoot_id}")) == 100.0  # live training progress
+    with services.db.session() as session:  # usage analytics: counts per hour, nobody named
+        usage = {e.event: e.count for e in session.scalars(select(UsageEvent))}
+    assert usage == {"shoot_started": 1, "shoot_delivered": 1}
     summary = operator_artifact(f"photoshoot-{shoot_id}")
     assert "delivered" in summary and "| train |" in summary
     assert MARK_NAME not in summary and MARK_EMAIL not in summary and customer_id not in summary
