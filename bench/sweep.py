@@ -10,6 +10,7 @@ of its due-row queries. A ratio near 1 means the queries use indexes; near 10, t
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -175,6 +176,7 @@ def main() -> None:
         print(f"{size:>7} customers: sweep with nothing due {figures[size] * 1000:8.1f} ms (median of 5)")
         print(f"         slowest: {slowest_categories(services)}")
         services.db.dispose()
+        shutil.rmtree(home, ignore_errors=True)
         if url != args.database_url:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
