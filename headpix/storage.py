@@ -28,9 +28,21 @@ class ObjectStore(Protocol):
     def version_count(self, prefix: str) -> int: ...
 
 
+def describe(key: str) -> str:
+    """A key as errors and logs may show it: without the customer id it begins with.
+
+    Error messages travel: a task's failure becomes a Prefect state message and log line,
+    a worker's failure a Ray error. The shoot and object ids are enough to find the object.
+    """
+    parts = key.split("/")
+    if len(parts) > 1 and parts[0] == "customers":
+        parts[1] = "…"
+    return "/".join(parts)
+
+
 def _check_key(key: str) -> str:
     if not key or key.startswith("/") or ".." in key.split("/") or "\\" in key:
-        raise StorageError(f"invalid storage key {key!r}: keys are relative, '/'-separated ids")
+        raise StorageError(f"invalid storage key {describe(key)!r}: keys are relative, '/'-separated ids")
     return key
 
 
@@ -65,7 +77,7 @@ class FsspecStore:
         try:
             return bytes(self.fs.cat_file(self._path(key)))
         except FileNotFoundError:
-            raise StorageError(f"object {key} not found") from None
+            raise StorageError(f"object {describe(key)} not found") from None
 
     def exists(self, key: str) -> bool:
         if self.versioned:

@@ -24,7 +24,7 @@ from sqlalchemy import delete
 
 from headpix.db import Database
 from headpix.settings import Settings, SettingsError
-from headpix.storage import ObjectStore, StorageError
+from headpix.storage import ObjectStore, StorageError, describe
 from schemas.privacy import CustomerDataKey, KeysBase
 
 MAGIC = b"HPX1"
@@ -42,12 +42,12 @@ def seal(data_key: bytes, storage_key: str, plaintext: bytes) -> bytes:
 
 def unseal(data_key: bytes, storage_key: str, sealed: bytes) -> bytes:
     if not sealed.startswith(MAGIC):
-        raise StorageError(f"object {storage_key} is not sealed; refusing to read plaintext")
+        raise StorageError(f"object {describe(storage_key)} is not sealed; refusing to read plaintext")
     nonce, body = sealed[len(MAGIC) : len(MAGIC) + NONCE], sealed[len(MAGIC) + NONCE :]
     try:
         return AESGCM(data_key).decrypt(nonce, body, storage_key.encode())
     except InvalidTag:
-        raise StorageError(f"object {storage_key} failed authentication") from None
+        raise StorageError(f"object {describe(storage_key)} failed authentication") from None
 
 
 def customer_of(storage_key: str) -> str | None:
@@ -103,7 +103,7 @@ class KeyRing:
             row = session.get(CustomerDataKey, customer_id)
             if row is None:
                 if not create:
-                    raise KeyDestroyed(f"no data key for customer {customer_id}")
+                    raise KeyDestroyed("no data key for this customer: erased, or never stored anything")
                 key = AESGCM.generate_key(bit_length=256)
                 nonce = os.urandom(NONCE)
                 wrapped = nonce + self._wrap.encrypt(nonce, key, customer_id.encode())

@@ -50,3 +50,14 @@ def test_missing_object_and_bad_keys_are_clear(store):
         store.get("customers/none/x")
     with pytest.raises(StorageError, match="invalid storage key"):
         store.put("../escape", b"x")
+
+
+def test_errors_never_name_the_customer(store):
+    """Task and worker errors reach Prefect's state messages and logs: no customer id in them."""
+    key = Keys.original("cust-4f1e9a", "s1", "p1")
+    with pytest.raises(StorageError) as missing:
+        store.get(key)
+    assert "cust-4f1e9a" not in str(missing.value) and "s1/originals/p1" in str(missing.value)
+    with pytest.raises(StorageError) as bad:
+        store.put("customers/cust-4f1e9a/../x", b"")
+    assert "cust-4f1e9a" not in str(bad.value)
