@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.models import OutboxMessage, utcnow
+
+if TYPE_CHECKING:
+    from headpix.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +116,12 @@ def enqueue(
     return row
 
 
-def dispatch_one(session: Session, row: OutboxMessage, provider: MailProvider, sender: str) -> str:
-    """Hand one pending row to the provider and mark it sent (in the caller's transaction)."""
+def dispatch_one(session: Session, row: OutboxMessage, services: Services) -> str:
+    """Hand one pending row to the mail provider and mark it sent (in the caller's transaction).
+
+    The send-time checks live here, so no path can skip them: a restricted customer gets only
+    request-related mail, and marketing to a suppressed address is dropped.
+    """
     if row.status != "pending":
         return row.provider_message_id or ""
     assert row.to_address is not None and row.subject is not None and row.body is not None
@@ -125,12 +132,13 @@ def dispatch_one(session: Session, row: OutboxMessage, provider: MailProvider, s
         row.status = "held"  # released to pending when the restriction is lifted
         log.info("outbox message %s (%s) held: processing restricted", row.id, row.kind)
         return ""
-    if row.category == "marketing" and suppressed_at_send(session, row):
+    if row.category == "marketing" and suppressed_at_send(session, row, services.keys):
         row.status = "suppressed"
         log.info("outbox message %s (%s) suppressed: objection to marketing", row.id, row.kind)
         return ""
     row.attempts += 1
-    where = provider.send(OutgoingMail(row.id, sender, row.to_address, row.subject, row.body))
+    sender = services.settings.mail_sender
+    where = services.mail.send(OutgoingMail(row.id, sender, row.to_address, row.subject, row.body))
     row.status = "sent"
     row.provider_message_id = where
     row.sent_at = utcnow()

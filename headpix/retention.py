@@ -326,7 +326,7 @@ def dispatch_pending(services: Services, message_ids: list[str]) -> int:
                 .with_for_update(skip_locked=True)
             )
             if row is not None:
-                dispatch_one(session, row, services.mail, services.settings.mail_sender)
+                dispatch_one(session, row, services)
                 sent += 1
     return sent
 

@@ -203,7 +203,7 @@ def deliver(services: Services, shoot_id: str) -> str:
     with services.db.session() as session:
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup))
         assert row is not None
-        where = dispatch_one(session, row, services.mail, settings.mail_sender)
+        where = dispatch_one(session, row, services)
         shoot = load_shoot(session, shoot_id)
         advance(shoot, S.delivered, detail="")
         shoot.delivered_at = utcnow()
@@ -258,4 +258,4 @@ def dispatch_pending_for(services: Services, dedup_key: str) -> None:
     with services.db.session() as session:
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
         if row is not None and row.status == "pending":
-            dispatch_one(session, row, services.mail, services.settings.mail_sender)
+            dispatch_one(session, row, services)

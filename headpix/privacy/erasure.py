@@ -308,7 +308,7 @@ def _complete(
                     f"Request {request_id}; receipt kept without any personal data.\n— Headpix"
                 ),
             )
-            dispatch_one(session, row, services.mail, services.settings.mail_sender)
+            dispatch_one(session, row, services)
             # Handed to the mail provider: our copy of the address and text goes now.
             session.delete(row)
     scrub_database_files(services)

@@ -85,12 +85,9 @@ def is_suppressed(services: Services, address: str) -> bool:
         return _suppressed(session, services.keys, address, None)
 
 
-def suppressed_at_send(session: Session, row: OutboxMessage) -> bool:
+def suppressed_at_send(session: Session, row: OutboxMessage, keys: KeyRing) -> bool:
     """The send-time check of a marketing row, by address hash or customer id."""
-    from headpix.services import get_services
-
-    # dispatch_one has no services at hand; the process-wide ones hold the same key ring.
-    return _suppressed(session, get_services().keys, row.to_address or "", row.customer_id)
+    return _suppressed(session, keys, row.to_address or "", row.customer_id)
 
 
 def queue_marketing(services: Services, customer_id: str, subject: str, body: str, dedup_key: str) -> str:

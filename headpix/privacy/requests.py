@@ -316,7 +316,7 @@ def dispatch_request_mail(services: Services, request_id: str) -> None:
             )
         ).all()
         for row in rows:
-            dispatch_one(session, row, services.mail, services.settings.mail_sender)
+            dispatch_one(session, row, services)
 
 
 Handler = Callable[[Services, str, datetime], None]

@@ -139,7 +139,7 @@ def lift(services: Services, request_id: str, now: datetime) -> None:
         for row_id in released:
             message = session.get(OutboxMessage, row_id)
             if message is not None:
-                dispatch_one(session, message, services.mail, services.settings.mail_sender)
+                dispatch_one(session, message, services)
     for shoot_id in paused:
         log.info("shoot %s resumes after restriction lifted", shoot_id)
         runner.resume(services, shoot_id)

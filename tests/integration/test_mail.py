@@ -44,7 +44,7 @@ def test_outbox_queues_once_and_sends_once(make_services, sendgrid):
     for _ in range(2):
         with services.db.session() as session:
             row = session.scalar(select(OutboxMessage))
-            dispatch_one(session, row, services.mail, services.settings.mail_sender)
+            dispatch_one(session, row, services)
     with services.db.session() as session:
         rows = session.scalars(select(OutboxMessage)).all()
     assert len(rows) == 1 and rows[0].status == "sent"

@@ -19,7 +19,7 @@ ADA = "ada@example.com"
 def send_pending(services) -> None:
     with services.db.session() as session:
         for row in session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")):
-            dispatch_one(session, row, services.mail, services.settings.mail_sender)
+            dispatch_one(session, row, services)
 
 
 def statuses(services) -> dict[str, str]:

@@ -333,7 +333,7 @@ def test_restriction_holds_other_mail_until_lifted(services, capsys):
             subject="Your photoshoot is ready",
             body="...",
         )
-        dispatch_one(session, row, services.mail, services.settings.mail_sender)
+        dispatch_one(session, row, services)
         assert row.status == "held"
     # Request-related mail still goes out while restricted.
     access = requests.submit(services, RequestType.access, ADA)
