@@ -77,8 +77,14 @@ class Services:
                 cpu_actors=self.settings.cpu_actors,
             )
 
+    _migrated: bool = field(default=False, repr=False)
+
     def migrate(self) -> None:
-        upgrade(self.settings.resolved_database_url)
+        """Bring the schema to head, once per process: starting a shoot must not re-run Alembic."""
+        with self._lock:
+            if not self._migrated:
+                upgrade(self.settings.resolved_database_url)
+                self._migrated = True
 
 
 _current: Services | None = None
