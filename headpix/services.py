@@ -40,7 +40,7 @@ class Services:
     @cached_property
     def store(self) -> ObjectStore:
         """Objects of a customer are sealed with their data key on the way in and out."""
-        return SealedStore(self.raw_store, self.keys)
+        return SealedStore.for_customers(self.raw_store, self.keys)
 
     def storage_spec_for(self, customer_id: str) -> StorageSpec:
         """What a worker needs to read and write one customer's objects, in memory only."""

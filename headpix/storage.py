@@ -157,9 +157,9 @@ def open_store(url: str, options: dict[str, Any] | None = None, data_key: bytes 
     store = FsspecStore(url, dict(options or {}))
     if data_key is None:
         return store
-    from headpix.privacy.crypto import SingleKeyStore
+    from headpix.privacy.crypto import SealedStore
 
-    return SingleKeyStore(store, data_key)
+    return SealedStore.for_one_key(store, data_key)
 
 
 class Keys:

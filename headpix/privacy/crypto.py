@@ -9,12 +9,13 @@ swapped for another.
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -129,30 +130,47 @@ class KeyRing:
         return deleted
 
 
+# Which data key seals an object: None leaves it plain (objects that belong to no customer).
+KeyFor = Callable[[str, bool], bytes | None]
+
+
 @dataclass
 class SealedStore:
-    """Seals every object under ``customers/<id>/`` with that customer's data key."""
+    """Seals objects on the way in and opens them on the way out; everything else passes through.
+
+    ``key_for(storage_key, create)`` picks the data key: the service side looks up the
+    customer's key by the key's prefix (``for_customers``), a Ray worker holds one customer's
+    key in memory for one job (``for_one_key``).
+    """
 
     inner: ObjectStore
-    keys: KeyRing
+    key_for: KeyFor
 
-    def _key_for(self, storage_key: str, *, create: bool) -> bytes | None:
-        customer_id = customer_of(storage_key)
-        return self.keys.data_key(customer_id, create=create) if customer_id else None
+    @classmethod
+    def for_customers(cls, inner: ObjectStore, keys: KeyRing) -> SealedStore:
+        def key_for(storage_key: str, create: bool) -> bytes | None:
+            customer_id = customer_of(storage_key)
+            return keys.data_key(customer_id, create=create) if customer_id else None
+
+        return cls(inner, key_for)
+
+    @classmethod
+    def for_one_key(cls, inner: ObjectStore, data_key: bytes) -> SealedStore:
+        return cls(inner, lambda _key, _create: data_key)
 
     def put(self, key: str, data: bytes) -> None:
-        data_key = self._key_for(key, create=True)
+        data_key = self.key_for(key, True)
         self.inner.put(key, seal(data_key, key, data) if data_key else data)
 
     def get(self, key: str) -> bytes:
-        data_key = self._key_for(key, create=False)
+        data_key = self.key_for(key, False)
         raw = self.inner.get(key)
         return unseal(data_key, key, raw) if data_key else raw
 
     def exists(self, key: str) -> bool:
         return self.inner.exists(key)
 
-    def list(self, prefix: str) -> list[str]:
+    def list(self, prefix: str) -> builtins.list[str]:
         return self.inner.list(prefix)
 
     def delete(self, key: str) -> int:
@@ -163,36 +181,3 @@ class SealedStore:
 
     def version_count(self, prefix: str) -> int:
         return self.inner.version_count(prefix)
-
-
-@dataclass
-class SingleKeyStore:
-    """What a Ray worker uses: one customer's data key, held in memory for one job."""
-
-    inner: ObjectStore
-    data_key: bytes
-
-    def put(self, key: str, data: bytes) -> None:
-        self.inner.put(key, seal(self.data_key, key, data))
-
-    def get(self, key: str) -> bytes:
-        return unseal(self.data_key, key, self.inner.get(key))
-
-    def exists(self, key: str) -> bool:
-        return self.inner.exists(key)
-
-    def list(self, prefix: str) -> list[str]:
-        return self.inner.list(prefix)
-
-    def delete(self, key: str) -> int:
-        return self.inner.delete(key)
-
-    def delete_prefix(self, prefix: str) -> int:
-        return self.inner.delete_prefix(prefix)
-
-    def version_count(self, prefix: str) -> int:
-        return self.inner.version_count(prefix)
-
-
-def key_file_path(path: str) -> Path:
-    return Path(path).expanduser()
