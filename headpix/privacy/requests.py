@@ -156,7 +156,7 @@ def submit(
     address = email.strip().lower()
     if type_ is RequestType.rectification and not changes:
         raise CommandError("a rectification needs at least one --set FIELD=VALUE", code="usage", exit_code=2)
-    token = secrets.token_urlsafe(24)
+    token = new_token()
     with services.db.session() as session:
         customer = session.scalar(select(Customer).where(Customer.email == address))
         ref = services.keys.pseudonym(customer.id if customer else f"address:{address}")
@@ -198,6 +198,12 @@ def submit(
         run_handler(services, request_id, now=now)
     with services.db.session() as session:
         return view(load_request(session, request_id))
+
+
+def new_token() -> str:
+    """A single-use confirmation token (192 bits). Hex, not urlsafe base64: a token starting
+    with "-" would be read as an option by `headpix privacy confirm … --token TOKEN`."""
+    return secrets.token_hex(24)
 
 
 def confirmation_body(request_id: str, type_: RequestType, token: str, hours: int) -> str:

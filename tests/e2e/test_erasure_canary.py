@@ -110,11 +110,11 @@ def check_receipt(request_id: str, tmp_path: Path, capsys) -> None:
 @pytest.mark.postgres
 @pytest.mark.s3
 def test_canary_on_postgres_and_versioned_s3(
-    make_services, postgres_url, s3_server, sendgrid, tmp_path, capsys
+    make_services, fresh_postgres_url, s3_server, sendgrid, tmp_path, capsys
 ):
     bucket = s3_server.versioned_bucket()
     services = make_services(
-        database_url=postgres_url,
+        database_url=fresh_postgres_url,
         storage_url=f"s3://{bucket}/hp",
         s3_endpoint_url=s3_server.endpoint,
         s3_access_key_id="test",
