@@ -205,15 +205,20 @@ def scan_roots(services: Services) -> list[tuple[Path, bool]]:
     return roots
 
 
+def _base_models(root: Path) -> list[Path]:
+    """Saved diffusers pipelines under a root: public weights and vocabularies, nobody's data
+    (an identity model is never on local disk: it lives sealed in object storage)."""
+    return [index.parent.resolve() for index in root.rglob("model_index.json")]
+
+
 def scan_files(services: Services, needles: Needles) -> list[str]:
-    """Raw bytes of every file in the scan roots, except the mail provider's folder and the
-    base models (public weights and vocabularies, no customer data)."""
-    skipped = (services.settings.mail_folder.resolve(), services.settings.models_dir.resolve())
+    """Raw bytes of every file in the scan roots, except the mail provider's folder (delivered
+    mail, outside our stores) and saved base models."""
     found = []
     for root, recursive in scan_roots(services):
+        skipped = [services.settings.mail_folder.resolve(), *(_base_models(root) if recursive else [])]
         for path in _files(root, recursive=recursive):
-            resolved = path.resolve()
-            if any(folder in resolved.parents for folder in skipped) or "models" in path.parts:
+            if any(folder in path.resolve().parents for folder in skipped):
                 continue
             try:
                 if needles.found_in_bytes(path.read_bytes()):
