@@ -193,6 +193,8 @@ def run_erasure(services: Services, request_id: str, *, now: datetime | None = N
 
 
 def _erase(services: Services, request_id: str, now: datetime) -> str:
+    # Refuse before deleting anything: an erasure that cannot sign its receipt stays undone.
+    receipts.load_private_key(services.settings)
     with services.db.session() as session:
         request = load_request(session, request_id)
         if request.status == R.completed.value:
