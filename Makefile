@@ -23,7 +23,7 @@ install: $(STAMP)
 	@mkdir -p $(HOME) && test -f $(HOME)/ray_bootstrap_config.yaml || cp deployments/ray_bootstrap_config.yaml $(HOME)/ray_bootstrap_config.yaml
 
 demo: install
-	$(PY) -m headpix.cli demo
+	$(PY) -m headpix.app.cli demo
 
 clamav:
 	bash scripts/install_clamav.sh .cache/clamav
@@ -31,6 +31,7 @@ clamav:
 test: install clamav
 	$(PY) -m ruff check .
 	$(PY) -m mypy .
+	.venv/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: install

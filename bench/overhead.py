@@ -33,16 +33,17 @@ def main() -> None:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         RAY_USAGE_STATS_ENABLED="0",
     )
-    from headpix import runner
+    from headpix.app import runner
+    from headpix.app.wiring import build_services
     from headpix.intake import PhotoInput
     from headpix.samples import sample_photos
-    from headpix.services import Services, use_services
+    from headpix.services import use_services
     from headpix.settings import load_settings
     from headpix.shoots import load_shoot
     from ray_cluster import runtime
     from schemas.api import CustomerSignup, Gender
 
-    services = Services(load_settings(home=home, train_steps=args.steps))
+    services = build_services(load_settings(home=home, train_steps=args.steps))
     use_services(services)
     photos = [PhotoInput(n, d, len(d)) for n, d in sample_photos(6)]
     rows = []

@@ -9,8 +9,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from headpix.db import Database, upgrade
+from headpix.launcher import Launcher, LaunchError
 from headpix.mail import EmlFolderProvider, MailProvider, SendGridProvider
-from headpix.privacy.crypto import KeyRing, SealedStore
+from headpix.privacy.crypto import KeyRing, sealed_store_for_customers
+from headpix.sealing import Fences
 from headpix.settings import Settings, get_settings
 from headpix.storage import ObjectStore, open_store
 from ray_cluster.jobs import StorageSpec
@@ -38,16 +40,26 @@ class Services:
         return KeyRing(self.settings)
 
     @cached_property
+    def fences(self) -> Fences:
+        return Fences(self.raw_store, self.keys.fence_secret)
+
+    @cached_property
     def store(self) -> ObjectStore:
-        """Objects of a customer are sealed with their data key on the way in and out."""
-        return SealedStore.for_customers(self.raw_store, self.keys)
+        """Objects of a customer are sealed with their data key on the way in and out, and fenced."""
+        return sealed_store_for_customers(self.raw_store, self.keys, self.fences)
 
     def storage_spec_for(self, customer_id: str) -> StorageSpec:
-        """What a worker needs to read and write one customer's objects, in memory only."""
+        """What a worker needs to read and write one customer's objects, in memory only.
+
+        Never creates a key: the customer's first object (an original) did. A fenced customer
+        (an erasure under way) gets no spec at all.
+        """
+        self.fences.check(customer_id)
         return StorageSpec(
             self.settings.resolved_storage_url,
             self.settings.storage_options,
-            data_key=self.keys.data_key(customer_id, create=True),
+            data_key=self.keys.data_key(customer_id),
+            fence=self.fences.key_for(customer_id),
         )
 
     @cached_property
@@ -78,6 +90,24 @@ class Services:
             )
 
     _migrated: bool = field(default=False, repr=False)
+    _launcher: Launcher | None = field(default=None, repr=False)
+
+    def use_launcher(self, launcher: Launcher) -> None:
+        self._launcher = launcher
+
+    @property
+    def launcher(self) -> Launcher:
+        """How work starts: a deployment run in production, in-process when the app installed one."""
+        if self._launcher is None:
+            if self.settings.launcher != "deployments":
+                raise LaunchError(
+                    "no launcher installed: build services with headpix.app.wiring.build_services, "
+                    "or set HEADPIX_LAUNCHER=deployments with PREFECT_API_URL"
+                )
+            from headpix.deployment_launcher import DeploymentLauncher
+
+            self._launcher = DeploymentLauncher(self.settings.prefect_api_url)
+        return self._launcher
 
     def migrate(self) -> None:
         """Bring the schema to head, once per process: starting a shoot must not re-run Alembic."""
@@ -108,6 +138,12 @@ def get_services() -> Services:
     with _current_lock:
         if _current is None:
             _current = Services(get_settings())
+        return _current
+
+
+def current_services() -> Services | None:
+    """The installed services, if any (the application layer builds them once)."""
+    with _current_lock:
         return _current
 
 

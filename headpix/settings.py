@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     gallery_link_days: int = Field(default=30, ge=1, le=365)
 
+    launcher: Literal["inprocess", "deployments"] = Field(
+        default="inprocess", description="inprocess: flows run in the caller; deployments: Prefect runs"
+    )
     ray_address: str = Field(default="", description="Ray cluster address; empty starts Ray locally.")
     gpus_per_actor: float = Field(default=0.0, ge=0.0, le=8.0)
     cpu_actors: int = Field(default=1, ge=1, le=64, description="Actors when the cluster has no GPUs.")
@@ -107,9 +110,17 @@ class Settings(BaseSettings):
             raise ValueError("HEADPIX_SENDGRID_API_KEY is required when HEADPIX_MAIL_BACKEND=sendgrid")
         if self.storage_url and not self.storage_url.startswith(("file://", "s3://")):
             raise ValueError("HEADPIX_STORAGE_URL must start with file:// or s3://")
+        if self.launcher == "deployments" and not environment_flag("PREFECT_API_URL"):
+            raise ValueError(
+                "HEADPIX_LAUNCHER=deployments needs PREFECT_API_URL (the Prefect server's API URL)"
+            )
         if not self.styles:
             raise ValueError("HEADPIX_STYLES must name at least one style")
         return self
+
+    @property
+    def prefect_api_url(self) -> str:
+        return environment_flag("PREFECT_API_URL") or ""
 
     @property
     def state_dir(self) -> Path:

@@ -152,14 +152,9 @@ class FsspecStore:
         return len(versions)
 
 
-def open_store(url: str, options: dict[str, Any] | None = None, data_key: bytes | None = None) -> ObjectStore:
-    """A store at ``url``; with ``data_key``, objects are sealed with it (a worker's view)."""
-    store = FsspecStore(url, dict(options or {}))
-    if data_key is None:
-        return store
-    from headpix.privacy.crypto import SealedStore
-
-    return SealedStore.for_one_key(store, data_key)
+def open_store(url: str, options: dict[str, Any] | None = None) -> ObjectStore:
+    """The raw store at ``url``; ``headpix.sealing`` wraps it to seal and fence."""
+    return FsspecStore(url, dict(options or {}))
 
 
 class Keys:

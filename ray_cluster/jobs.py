@@ -18,6 +18,8 @@ class StorageSpec:
     url: str
     options: dict[str, Any] = field(default_factory=dict, repr=False)
     data_key: bytes | None = field(default=None, repr=False)
+    # The customer's fence object: checked before every write (see headpix.sealing).
+    fence: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ray_cluster.generation import render_headshots
-from ray_cluster.jobs import GenerateJob, GenerateResult, TrainJob, TrainResult
+from ray_cluster.jobs import GenerateJob, GenerateResult, StorageSpec, TrainJob, TrainResult
 from ray_cluster.models import load_pipeline
 from ray_cluster.training import (
     CLASS_IMAGES,
@@ -18,6 +18,17 @@ from ray_cluster.training import (
     generate_class_images,
     train_identity,
 )
+
+
+def open_job_store(spec: StorageSpec) -> Any:
+    """The job's sealed, fenced view of storage (imported here: a bare GPU box needs none of it)."""
+    from headpix.sealing import SealedStore
+    from headpix.storage import open_store
+
+    raw = open_store(spec.url, spec.options)
+    if spec.data_key is None:
+        return raw
+    return SealedStore.for_one_key(raw, spec.data_key, fence=spec.fence)
 
 
 class StudioWorker:
@@ -50,10 +61,8 @@ class StudioWorker:
 
     def train(self, job: TrainJob, progress: ProgressCallback | None = None) -> TrainResult:
         """Read the crops, train the identity LoRA, write its weights to job.output_key."""
-        from headpix.storage import open_store
-
         started = time.perf_counter()
-        store = open_store(job.storage.url, job.storage.options, job.storage.data_key)
+        store = open_job_store(job.storage)
         crops = [store.get(key) for key in job.crop_keys]
         class_images: list[Any] = []
         if job.recipe.prior_preservation:
@@ -89,10 +98,8 @@ class StudioWorker:
 
     def generate(self, job: GenerateJob) -> GenerateResult:
         """Render every requested headshot with the job's LoRA and write each to its output key."""
-        from headpix.storage import open_store
-
         started = time.perf_counter()
-        store = open_store(job.storage.url, job.storage.options, job.storage.data_key)
+        store = open_job_store(job.storage)
         lora = store.get(job.lora_key) if job.lora_key else None
         images = render_headshots(
             self.pipe, lora, job.renders, job.inference_steps, job.guidance_scale, job.batch_size

@@ -87,6 +87,8 @@ class Photoshoot(Base):
     # Seconds spent inside the GPU workers (train, generate): the work the flow orchestrates.
     compute_seconds: Mapped[dict[str, Any]] = mapped_column(default=dict)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Each start or resume is a new attempt: a new run, under its own idempotency key.
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paused_from: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from headpix.app.wiring import install_launcher
 from headpix.services import Services, use_services
 from headpix.settings import Settings, load_settings
 
@@ -173,7 +174,7 @@ def make_services(tmp_path: Path, session_dir: Path) -> Iterator[Callable[..., S
         shared.mkdir(exist_ok=True)
         if not settings.models_dir.exists():
             settings.models_dir.symlink_to(shared, target_is_directory=True)
-        services = Services(settings)
+        services = install_launcher(Services(settings))
         services.migrate()
         use_services(services)
         made.append(services)

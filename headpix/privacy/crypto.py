@@ -9,51 +9,21 @@ swapped for another.
 from __future__ import annotations
 
 import base64
-import builtins
 import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete
 
 from headpix.db import Database
+from headpix.sealing import NONCE, Fences, KeyDestroyed, SealedStore, customer_of
 from headpix.settings import Settings, SettingsError
-from headpix.storage import ObjectStore, StorageError, describe
+from headpix.storage import ObjectStore
 from schemas.privacy import CustomerDataKey, KeysBase
-
-MAGIC = b"HPX1"
-NONCE = 12
-
-
-class KeyDestroyed(StorageError):
-    """The customer's data key is gone: their objects can no longer be read."""
-
-
-def seal(data_key: bytes, storage_key: str, plaintext: bytes) -> bytes:
-    nonce = os.urandom(NONCE)
-    return MAGIC + nonce + AESGCM(data_key).encrypt(nonce, plaintext, storage_key.encode())
-
-
-def unseal(data_key: bytes, storage_key: str, sealed: bytes) -> bytes:
-    if not sealed.startswith(MAGIC):
-        raise StorageError(f"object {describe(storage_key)} is not sealed; refusing to read plaintext")
-    nonce, body = sealed[len(MAGIC) : len(MAGIC) + NONCE], sealed[len(MAGIC) + NONCE :]
-    try:
-        return AESGCM(data_key).decrypt(nonce, body, storage_key.encode())
-    except InvalidTag:
-        raise StorageError(f"object {describe(storage_key)} failed authentication") from None
-
-
-def customer_of(storage_key: str) -> str | None:
-    parts = storage_key.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] == "customers" else None
 
 
 def load_master_key(settings: Settings) -> bytes:
@@ -88,8 +58,13 @@ class KeyRing:
         master = load_master_key(settings)
         self._wrap = AESGCM(_derive(master, b"headpix data-key wrap"))
         self._pseudonym = _derive(master, b"headpix pseudonym")
+        self._fence = _derive(master, b"headpix erasure fence")
         self.db = Database(settings.resolved_keys_database_url)
         KeysBase.metadata.create_all(self.db.engine)
+
+    @property
+    def fence_secret(self) -> bytes:
+        return self._fence
 
     @property
     def pseudonym_secret(self) -> bytes:
@@ -130,54 +105,15 @@ class KeyRing:
         return deleted
 
 
-# Which data key seals an object: None leaves it plain (objects that belong to no customer).
-KeyFor = Callable[[str, bool], bytes | None]
+def sealed_store_for_customers(inner: ObjectStore, keys: KeyRing, fences: Fences) -> SealedStore:
+    """The service side's sealed view: each customer's key looked up by the object's prefix."""
 
+    def key_for(storage_key: str, create: bool) -> bytes | None:
+        customer_id = customer_of(storage_key)
+        return keys.data_key(customer_id, create=create) if customer_id else None
 
-@dataclass
-class SealedStore:
-    """Seals objects on the way in and opens them on the way out; everything else passes through.
+    def fence_for(storage_key: str) -> str | None:
+        customer_id = customer_of(storage_key)
+        return fences.key_for(customer_id) if customer_id else None
 
-    ``key_for(storage_key, create)`` picks the data key: the service side looks up the
-    customer's key by the key's prefix (``for_customers``), a Ray worker holds one customer's
-    key in memory for one job (``for_one_key``).
-    """
-
-    inner: ObjectStore
-    key_for: KeyFor
-
-    @classmethod
-    def for_customers(cls, inner: ObjectStore, keys: KeyRing) -> SealedStore:
-        def key_for(storage_key: str, create: bool) -> bytes | None:
-            customer_id = customer_of(storage_key)
-            return keys.data_key(customer_id, create=create) if customer_id else None
-
-        return cls(inner, key_for)
-
-    @classmethod
-    def for_one_key(cls, inner: ObjectStore, data_key: bytes) -> SealedStore:
-        return cls(inner, lambda _key, _create: data_key)
-
-    def put(self, key: str, data: bytes) -> None:
-        data_key = self.key_for(key, True)
-        self.inner.put(key, seal(data_key, key, data) if data_key else data)
-
-    def get(self, key: str) -> bytes:
-        data_key = self.key_for(key, False)
-        raw = self.inner.get(key)
-        return unseal(data_key, key, raw) if data_key else raw
-
-    def exists(self, key: str) -> bool:
-        return self.inner.exists(key)
-
-    def list(self, prefix: str) -> builtins.list[str]:
-        return self.inner.list(prefix)
-
-    def delete(self, key: str) -> int:
-        return self.inner.delete(key)
-
-    def delete_prefix(self, prefix: str) -> int:
-        return self.inner.delete_prefix(prefix)
-
-    def version_count(self, prefix: str) -> int:
-        return self.inner.version_count(prefix)
+    return SealedStore(inner, key_for, fence_for)

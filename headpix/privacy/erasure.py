@@ -168,14 +168,8 @@ def scrub_database_files(services: Services) -> None:
 
 @handles(RequestType.erasure)
 def handle_erasure(services: Services, request_id: str, now: datetime) -> None:
-    """A confirmed erasure runs as the `erasure` Prefect flow (parameter: the request id)."""
-    from headpix.services import configure_runtime_environment, use_services
-
-    configure_runtime_environment(services.settings)
-    from flows.privacy import erasure
-
-    use_services(services)
-    erasure(request_id, as_of=now.isoformat())
+    """A confirmed erasure runs as the `erasure` flow (parameter: the request id), via the launcher."""
+    services.launcher.start_erasure(request_id, as_of=now)
 
 
 def run_erasure(services: Services, request_id: str, *, now: datetime | None = None) -> str:

@@ -87,7 +87,7 @@ def place(services: Services, request_id: str, now: datetime) -> None:
 
 def lift(services: Services, request_id: str, now: datetime) -> None:
     """End a restriction: notify the customer, release held mail, resume paused shoots."""
-    from headpix import runner
+    from headpix import shoot_control
 
     with services.db.session() as session:
         request = load_request(session, request_id)
@@ -142,7 +142,7 @@ def lift(services: Services, request_id: str, now: datetime) -> None:
                 dispatch_one(session, message, services)
     for shoot_id in paused:
         log.info("shoot %s resumes after restriction lifted", shoot_id)
-        runner.resume(services, shoot_id)
+        shoot_control.resume(services, shoot_id)
 
 
 def pause_if_restricted(session: Session, shoot: Photoshoot) -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from flows.photoshoot import photoshoot
-from headpix.cli import main
+from headpix.app.cli import main
 from headpix.samples import sample_photos
 from headpix.shoots import receive_shoot, register_customer, shoot_report
 from headpix.storage import Keys

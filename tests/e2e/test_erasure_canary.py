@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from headpix import runner
-from headpix.cli import main
+from headpix.app import runner
+from headpix.app.cli import main
 from headpix.intake import PhotoInput
-from headpix.privacy.crypto import KeyDestroyed, unseal
 from headpix.samples import sample_photos
+from headpix.sealing import KeyDestroyed, unseal
 from schemas.api import CustomerSignup, Gender, Preferences
 from schemas.models import Base
 

@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from flows.photoshoot import photoshoot
-from headpix import runner
+from headpix.app import runner
 from headpix.intake import PhotoInput
 from headpix.samples import sample_photos
 from headpix.services import Services

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from flows.photoshoot import photoshoot
-from headpix import runner, stages
+from headpix import stages
+from headpix.app import runner
 from headpix.errors import CommandError
 from headpix.intake import PhotoInput
 from headpix.privacy import requests

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from headpix import retention
+from headpix.app.wiring import install_launcher
 from headpix.services import Services
 from schemas.models import OutboxMessage
 from schemas.privacy import RetentionIncident
@@ -36,7 +37,7 @@ def test_two_sweeps_at_once_delete_each_item_once(make_services, fresh_postgres_
                 )
             )
     now = T0 + timedelta(days=4)
-    other = Services(services.settings)  # a second process: its own engine and connections
+    other = install_launcher(Services(services.settings))  # a second process: its own engine and connections
     start = threading.Barrier(2)
     results: list[retention.SweepResult] = []
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from headpix.cli import main
+from headpix.app.cli import main
 from headpix.gallery import hash_token
 from headpix.privacy import requests
 from headpix.privacy.export import delete_expired_exports, write_export

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from headpix import compliance, retention
-from headpix.cli import main
+from headpix.app.cli import main
 from headpix.services import Services
 from headpix.storage import Keys
 from schemas.models import (

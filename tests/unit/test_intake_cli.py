@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from headpix.commands import photos
+from headpix.app.commands import photos
 from headpix.errors import UsageError
 from headpix.samples import sample_photos
 

@@ -1,6 +1,6 @@
 """Confirmation tokens are typed or pasted on a command line: they must never look like an option."""
 
-from headpix.cli import build_parser
+from headpix.app.cli import build_parser
 from headpix.privacy.requests import new_token
 
 

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from headpix.app.wiring import build_services
 from headpix.errors import UsageError
 from headpix.intake import IntakeRules, PhotoInput, collect_files
-from headpix.services import Services, get_services
+from headpix.services import Services, current_services
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,8 @@ def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 
 def services() -> Services:
-    return get_services()
+    """The process's services, built once with the launcher the settings choose."""
+    return current_services() or build_services(check=True)
 
 
 def photos_from_folder(folder: str, svc: Services) -> list[PhotoInput]:

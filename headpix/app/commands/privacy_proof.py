@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from headpix.commands._common import add_json, emit, services
+from headpix.app.commands._common import add_json, emit, services
 from headpix.errors import CommandError, NotFound
 from headpix.privacy import receipts
 from schemas.privacy import DeletionReceipt

@@ -11,13 +11,13 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from headpix.commands._common import add_json, emit, services
+from headpix.app.commands._common import add_json, emit, services
 from headpix.errors import UsageError
 from headpix.privacy import requests
 from headpix.privacy.requests import RequestRefused, RequestType, RequestView
 from schemas.models import utcnow
 
-PROOF_MODULE = "headpix.commands.privacy_proof"
+PROOF_MODULE = "headpix.app.commands.privacy_proof"
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from headpix import stages
+from headpix import shoot_control
 from headpix.errors import CommandError
 from headpix.intake import (
     IntakeReport,
@@ -14,8 +14,8 @@ from headpix.intake import (
     check_photos,
     scanner_from_settings,
 )
-from headpix.services import Services, configure_runtime_environment
-from headpix.shoots import ACTIVE, S, load_shoot, receive_shoot, register_customer
+from headpix.services import Services
+from headpix.shoots import receive_shoot, register_customer
 from schemas.api import CustomerSignup
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def start_shoot(
     skip_rejected: bool = False,
     channel: str = "cli",
 ) -> str:
-    """Register the customer, store the originals and run the photoshoot flow; return the id."""
+    """Register the customer, store the originals and launch the photoshoot; return the id."""
     report = precheck(services, photos)
     if not report.accepted and not (skip_rejected and not report.reasons):
         raise PhotosRefused(refusal_message(report))
@@ -71,40 +71,13 @@ def start_shoot(
         [(p.file, p.data or b"") for p in photos],
         preferences=signup.preferences.model_dump(exclude_none=True),
     )
-    run_flow(services, shoot_id)
+    services.launcher.start_shoot(shoot_id, attempt=0)
     return shoot_id
 
 
-def run_flow(services: Services, shoot_id: str) -> None:
-    """Run the photoshoot flow in this process (Prefect ephemeral API or PREFECT_API_URL)."""
-    configure_runtime_environment(services.settings)
-    from flows.photoshoot import photoshoot
-    from headpix.services import use_services
-
-    use_services(services)
-    photoshoot(shoot_id, return_state=True)
-
-
 def resume(services: Services, shoot_id: str) -> None:
-    with services.db.session() as session:
-        status = S(load_shoot(session, shoot_id).status)
-    if status in (S.failed, S.cancelled):
-        raise CommandError(
-            f"shoot {shoot_id} is {status.value}; its photos are deleted. Start a new shoot.",
-            code="not_resumable",
-        )
-    if status is S.paused:
-        from headpix.privacy.restriction import unpause
-
-        with services.db.session() as session:
-            unpause(session, load_shoot(session, shoot_id))  # back to its stage, or refused
-    run_flow(services, shoot_id)
+    shoot_control.resume(services, shoot_id)
 
 
 def cancel(services: Services, shoot_id: str) -> None:
-    """Cancel a shoot: running tasks stop at the next stage boundary; originals go now."""
-    with services.db.session() as session:
-        status = S(load_shoot(session, shoot_id).status)
-    if status not in ACTIVE and status is not S.paused:
-        raise CommandError(f"shoot {shoot_id} is {status.value}; nothing to cancel", code="not_cancellable")
-    stages.stop(services, shoot_id, S.cancelled, "Cancelled at the customer's or operator's request.")
+    shoot_control.cancel(services, shoot_id)

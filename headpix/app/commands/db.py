@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from headpix.commands._common import services
+from headpix.app.commands._common import services
 
 
 def register(commands: argparse._SubParsersAction) -> None:

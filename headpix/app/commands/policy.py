@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from headpix import policy
+from headpix.app.commands._common import add_json, emit, services
 from headpix.clock import parse_time
-from headpix.commands._common import add_json, emit, services
 from headpix.errors import UsageError
 from headpix.services import configure_runtime_environment
 from schemas.models import utcnow

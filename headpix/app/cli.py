@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"headpix.commands.{name}")
+        module = importlib.import_module(f"headpix.app.commands.{name}")
         module.register(commands)
     return parser
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from headpix import runner
-from headpix.commands._common import add_json, emit, photos_from_folder, services
+from headpix.app import runner
+from headpix.app.commands._common import add_json, emit, photos_from_folder, services
 from headpix.errors import UsageError
 from headpix.shoots import shoot_report
 from schemas.api import CustomerSignup, Gender, Preferences, ShootReport, ShootStatus

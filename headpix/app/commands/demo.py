@@ -6,9 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
-from headpix import gallery, runner
-from headpix.commands._common import add_json, photos_from_folder, services
-from headpix.commands.shoot import render
+from headpix import gallery
+from headpix.app import runner
+from headpix.app.commands._common import add_json, photos_from_folder, services
+from headpix.app.commands.shoot import render
 from headpix.intake import PhotoInput
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
 from headpix.shoots import load_shoot, shoot_report

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from headpix.app.commands._common import add_json, emit, services
 from headpix.clock import parse_time
-from headpix.commands._common import add_json, emit, services
 from headpix.inventory import CATEGORIES
 from headpix.privacy import holds
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from headpix import gallery
-from headpix.commands._common import services
+from headpix.app.commands._common import services
 from headpix.errors import CommandError
 from headpix.shoots import load_shoot
 
