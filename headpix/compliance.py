@@ -17,7 +17,14 @@ from headpix.services import Services
 from schemas.models import OutboxMessage
 from schemas.privacy import LegalHold, PolicyVersion, PrivacyRequest, RetentionIncident
 
-OPEN_STATUSES = ("received", "awaiting_confirmation", "confirmed", "in_progress", "on_hold")
+OPEN_STATUSES = (
+    "received",
+    "awaiting_confirmation",
+    "confirmed",
+    "in_progress",
+    "on_hold",
+    "needs_attention",
+)
 LEFTOVER_WINDOW_DAYS = 30
 
 
@@ -34,6 +41,10 @@ class ComplianceReport:
     leftovers: list[dict[str, Any]] = field(default_factory=list)
     policy_notices: list[dict[str, Any]] = field(default_factory=list)
     sweep: dict[str, int] | None = None
+    # Erasures whose verification failed, with what was found (table names and counts only).
+    needs_attention: list[dict[str, Any]] = field(default_factory=list)
+    # Sweep categories that failed this run (the others still ran), by name and error type.
+    failed_categories: dict[str, str] = field(default_factory=dict)
 
     @property
     def holds_past_review(self) -> int:
@@ -82,6 +93,26 @@ class ComplianceReport:
                     "count": x["object_count"],
                 }
             )
+        for a in self.needs_attention:
+            rows.append(
+                {
+                    "section": "erasure needs attention",
+                    "id": a["request_id"],
+                    "detail": ", ".join(a["found"]),
+                    "date": a["due_at"],
+                    "count": 1,
+                }
+            )
+        for name, error in self.failed_categories.items():
+            rows.append(
+                {
+                    "section": "sweep category failed",
+                    "id": name,
+                    "detail": error,
+                    "date": self.as_of,
+                    "count": 1,
+                }
+            )
         for n in self.policy_notices:
             rows.append(
                 {
@@ -104,6 +135,10 @@ class ComplianceReport:
             f"- leftovers found in the last {LEFTOVER_WINDOW_DAYS} days: {len(self.leftovers)} "
             f"({sum(x['object_count'] for x in self.leftovers)} object versions)",
         ]
+        if self.needs_attention:
+            lines.append(f"- erasures needing attention: **{len(self.needs_attention)}**")
+        for name, error in self.failed_categories.items():
+            lines.append(f"- sweep category **{name} failed** ({error}); the others ran")
         for n in self.policy_notices:
             lines.append(f"- policy {n['version']} (effective {n['effective_at']}): {n['sent']} notices sent")
         if self.sweep is not None:
@@ -123,6 +158,9 @@ def build_report(services: Services, now: datetime) -> ComplianceReport:
             report.open_requests.append(
                 {"request_id": r.id, "type": r.type, "status": r.status, "due_at": _iso(r.due_at)}
             )
+            if r.status == "needs_attention":
+                found = list((r.outcome or {}).get("attention", []))
+                report.needs_attention.append({"request_id": r.id, "found": found, "due_at": _iso(r.due_at)})
         for h in session.scalars(
             select(LegalHold).where(LegalHold.released_at.is_(None)).order_by(LegalHold.review_by)
         ):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "schemas" / "migrations"
@@ -69,6 +69,28 @@ class Database:
         """A unit of work: committed on success, rolled back on error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def claim(self, key: str) -> Iterator[bool]:
+        """Hold an advisory lock on ``key`` for the block; False when another session holds it.
+
+        For work that runs in sessions of its own (an erasure), where a row lock would block
+        the work itself. PostgreSQL advisory locks belong to a session: take the claim once,
+        where the work starts, never again inside it. SQLite serialises writers anyway: there
+        every claim succeeds, which is why claims are tested on PostgreSQL.
+        """
+        if not self.is_postgres:
+            yield True
+            return
+        with self.engine.connect() as conn, conn.begin():
+            got = conn.execute(
+                text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+            ).scalar_one()
+            yield bool(got)
 
     def dispose(self) -> None:
         self.engine.dispose()

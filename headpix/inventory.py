@@ -28,7 +28,10 @@ CATEGORIES = (
 class Item:
     category: str | None  # None: not personal (ids, counts, timestamps of our own processes)
     retention: str
-    erasure: str  # delete | delete_with_row | keep (pseudonymous) | shred (key destroyed)
+    # delete_with_row | unlink (customer link and personal fields cleared, row kept pseudonymous)
+    # | keep (about no one) | shred (key destroyed). headpix.privacy.erasure_scope.ROW_ACTIONS
+    # carries out the same per table; a test holds the two together.
+    erasure: str
 
 
 def _row(category: str | None, retention: str, erasure: str = "delete_with_row") -> Item:
@@ -40,7 +43,9 @@ SHOOT = _row("photos", "with the customer; photos themselves until processed")
 MODEL = _row("identity_models", "settings: identity_model_days after delivery")
 HEADSHOT = _row("headshots", "settings: headshot_days after delivery")
 MAIL = _row("mail", "body deleted once sent; row with the customer")
-REQUEST = _row("requests", "completed requests with the customer; personal fields cleared when done")
+REQUEST = _row(
+    "requests", "kept pseudonymous; customer link and personal fields cleared on erasure", "unlink"
+)
 INTERNAL = _row(None, "with its row", "delete_with_row")
 KEPT = Item(None, "kept: pseudonymous proof and audit", "keep")
 
@@ -83,7 +88,8 @@ COLUMNS: dict[str, dict[str, Item]] = {
     "privacy_requests": _table(
         REQUEST,
         "id, type, status, customer_id, subject_ref, changes, reply_to, token_hash, token_expires_at, "
-        "confirmed_at, due_at, completed_at, held_seconds, on_hold_since, outcome, created_at, updated_at",
+        "confirmed_at, due_at, completed_at, held_seconds, on_hold_since, outcome, phase, scope, "
+        "erasure_subject, created_at, updated_at",
     ),
     "audit_log": _table(KEPT, "id, at, actor, action, subject_ref, request_id, details"),
     "deletion_receipts": _table(KEPT, "id, request_id, subject_ref, receipt, created_at"),
@@ -105,7 +111,7 @@ COLUMNS: dict[str, dict[str, Item]] = {
         _row("consents", "with the customer"), "id, customer_id, policy_version, action, channel, at"
     ),
     "legal_holds": _table(
-        Item(None, "kept while held; customer link cleared on erasure", "keep"),
+        Item(None, "kept while held; customer link cleared on erasure", "unlink"),
         "id, customer_id, subject_ref, case_ref, scope, review_by, placed_at, released_at",
     ),
     "policy_versions": _table(

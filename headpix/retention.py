@@ -9,19 +9,19 @@ takes an advisory lock instead), so two sweeps running at once never do the same
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from headpix.mail import dispatch_one, enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.holds import active_holds, held_categories
 from headpix.privacy.requests import OPEN, expire
+from headpix.residue_audit import audit_erased_residue, vacuum_after_erasures
 from headpix.services import Services
 from headpix.storage import Keys
 from schemas.models import (
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 POLICY_ERASURE_DAYS = 14  # privacy policy §4: deleted within 14 days of confirmation
-ERASURE_DUE = ("confirmed", "in_progress")
+ERASURE_DUE = ("confirmed", "in_progress", "needs_attention")
 
 
 @dataclass
@@ -54,33 +54,26 @@ class SweepResult:
     requests_expired: int = 0
     links_deleted: int = 0
     mail_bodies_deleted: int = 0
+    residue_incidents: int = 0
+    tables_vacuumed: int = 0
     inactivity_warnings: int = 0
     inactivity_erasures: int = 0
     overdue: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def describe_failure(error: BaseException) -> str:
+    """A failed category as operators see it: our own message, or only the error's type."""
+    from headpix.errors import HeadpixError
+
+    return error.message if isinstance(error, HeadpixError) else type(error).__name__
 
 
 def _is_postgres(services: Services) -> bool:
     return services.db.engine.dialect.name == "postgresql"
-
-
-@contextmanager
-def claim(services: Services, key: str) -> Iterator[bool]:
-    """Hold an advisory lock on ``key`` for the block; False when another process holds it.
-
-    For work that runs in sessions of its own (an erasure), where a row lock would block
-    the work itself. SQLite serialises writers anyway: there every claim succeeds.
-    """
-    if not _is_postgres(services):
-        yield True
-        return
-    with services.db.engine.connect() as conn, conn.begin():
-        got = conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        ).scalar_one()
-        yield bool(got)
 
 
 def _held(session: Session, customer_id: str, now: datetime, category: str) -> bool:
@@ -118,14 +111,9 @@ def run_due_erasures(services: Services, now: datetime) -> int:
                 due.append(request_id)
     done = 0
     for request_id in due:
-        with claim(services, f"erasure:{request_id}") as mine:
-            if not mine:
-                continue
-            with services.db.session() as session:
-                request = session.get(PrivacyRequest, request_id)
-                if request is None or request.status not in (*ERASURE_DUE, "on_hold"):
-                    continue  # another sweep finished it between our select and our claim
-            run_erasure(services, request_id, now=now)
+        # run_erasure takes the request's claim itself: a second claim here, on another
+        # connection, is refused by PostgreSQL and the erasure would silently not run.
+        if run_erasure(services, request_id, now=now) in ("completed", "on_hold"):
             done += 1
     return done
 
@@ -423,9 +411,7 @@ def erase_inactive_customers(services: Services, now: datetime) -> int:
             )
             request_id = request.id
         # The customer row is unlocked before erasing: the erasure deletes it in its own session.
-        with claim(services, f"erasure:{request_id}") as mine:
-            if mine:
-                run_erasure(services, request_id, now=now)
+        run_erasure(services, request_id, now=now)
         erased += 1
     return erased
 
@@ -472,14 +458,28 @@ CATEGORIES: tuple[tuple[str, Callable[[Services, datetime], int]], ...] = (
     ("inactivity_erasures", erase_inactive_customers),
     ("inactivity_warnings", warn_inactive_customers),
     ("mail_bodies_deleted", delete_sent_mail_bodies),
+    ("residue_incidents", audit_erased_residue),
+    ("tables_vacuumed", vacuum_after_erasures),
 )
 
 
-def sweep(services: Services, now: datetime) -> SweepResult:
-    """Run every category as of ``now``; safe to re-run and to run twice at once."""
+def sweep(
+    services: Services,
+    now: datetime,
+    categories: tuple[tuple[str, Callable[[Services, datetime], int]], ...] | None = None,
+) -> SweepResult:
+    """Run every category as of ``now``; safe to re-run and to run twice at once.
+
+    Each category runs on its own: one that fails is reported (by name and error type, never
+    a value) and the others still run.
+    """
     result = SweepResult()
-    for name, function in CATEGORIES:
-        setattr(result, name, function(services, now))
+    for name, function in categories or CATEGORIES:
+        try:
+            setattr(result, name, function(services, now))
+        except Exception as error:
+            log.exception("retention sweep: %s failed", name)
+            result.failed[name] = describe_failure(error)
     result.overdue = overdue_erasures(services, now)
     log.info("retention sweep as of %s: %s", now.isoformat(), result.to_json())
     return result

@@ -82,7 +82,12 @@ class Settings(BaseSettings):
     # database so that backups of the main one never hold keys (its backups: 14 days at most).
     master_key: SecretStr = Field(default=SecretStr(""), description="base64 32 bytes")
     keys_database_url: str = ""
-    receipt_signing_key_file: str = Field(default="", description="from `headpix keys init`")
+    receipt_signing_key_file: str = Field(
+        default="", description="Ed25519 PEM; embedded default: made in the key dir on first use"
+    )
+    key_dir: str = Field(
+        default="", description="embedded keys, outside the state dir; default ~/.local/share/headpix/keys/…"
+    )
     request_token_hours: int = Field(default=48, ge=1, le=720)
     erasure_days: int = Field(default=14, ge=1, le=14, description="policy: at most 14")
     request_days: int = Field(default=30, ge=1, le=30, description="one month for other rights")
@@ -158,6 +163,24 @@ class Settings(BaseSettings):
         """Embedded default only: a generated master key beside the key store, never in backups
         of the main database. Production sets HEADPIX_MASTER_KEY from a secret manager."""
         return self.state_dir / "keys" / "master.key"
+
+    @property
+    def embedded_key_dir(self) -> Path:
+        """Where the embedded default keeps its keys: outside the state dir that a backup of the
+        data copies, one folder per state dir (named by a hash of its path, not the path)."""
+        if self.key_dir:
+            return Path(self.key_dir).expanduser().resolve()
+        import hashlib
+
+        tag = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:16]
+        return Path.home() / ".local" / "share" / "headpix" / "keys" / tag
+
+    @property
+    def receipt_key_path(self) -> Path:
+        """The receipt-signing key: the configured file, else the embedded key dir's."""
+        if self.receipt_signing_key_file:
+            return Path(self.receipt_signing_key_file).expanduser()
+        return self.embedded_key_dir / "receipt-signing-key.pem"
 
     @property
     def mail_folder(self) -> Path:

@@ -189,7 +189,9 @@ def shoot_report(services: Services, shoot_id: str) -> ShootReport:
 
 
 def record_stage_time(session: Session, shoot_id: str, stage: str, seconds: float) -> None:
-    shoot = load_shoot(session, shoot_id)
+    shoot = session.get(Photoshoot, shoot_id)
+    if shoot is None:  # erased while the stage ran: nothing of it is kept, its timing neither
+        return
     times = dict(shoot.stage_seconds or {})
     times[stage] = round(times.get(stage, 0.0) + seconds, 3)
     shoot.stage_seconds = times

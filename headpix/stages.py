@@ -187,6 +187,8 @@ def deliver(services: Services, shoot_id: str) -> str:
         if shoot.status == S.delivered.value:
             return "already delivered"
         enter_stage(shoot, S.delivering)
+        # An erasure under way: no link, no mail, no status change; the erasure ends the shoot.
+        services.fences.check(shoot.customer_id)
         if session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup)) is None:
             url = gallery.create_link(session, shoot_id, settings)
             counts = gallery.style_counts(shoot)
@@ -202,9 +204,10 @@ def deliver(services: Services, shoot_id: str) -> str:
             )
     with services.db.session() as session:
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup))
+        shoot = load_shoot(session, shoot_id)
+        services.fences.check(shoot.customer_id)
         assert row is not None
         where = dispatch_one(session, row, services)
-        shoot = load_shoot(session, shoot_id)
         advance(shoot, S.delivered, detail="")
         shoot.delivered_at = utcnow()
         analytics.count(session, "shoot_delivered", shoot.delivered_at)
@@ -232,10 +235,26 @@ def purge_originals(services: Services, shoot_id: str) -> int:
     return removed
 
 
+def purge_after_training(services: Services, shoot_id: str) -> int:
+    """The purge beside generation: a restricted (or paused) shoot keeps its files unprocessed."""
+    from headpix.privacy.restriction import is_restricted
+
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
+        if shoot.status == S.paused.value or is_restricted(session, shoot.customer_id):
+            log.info("shoot %s: restricted; originals kept, not processed", shoot_id)
+            return 0
+    return purge_originals(services, shoot_id)
+
+
 def stop(services: Services, shoot_id: str, status: S, detail: str) -> None:
     """End a shoot for good (failed or cancelled), queue the customer's notice, purge originals."""
     with services.db.session() as session:
-        shoot = load_shoot(session, shoot_id)
+        shoot = session.get(Photoshoot, shoot_id)
+        if shoot is None:  # erased: nothing left to stop, purge or tell
+            return
+        if status is S.failed and services.fences.is_fenced(shoot.customer_id):
+            status, detail = S.cancelled, "Cancelled: the customer asked for erasure."
         if shoot.status not in (S.failed.value, S.cancelled.value, S.delivered.value):
             advance(shoot, status, detail=detail or shoot.status_detail)
             if status is S.failed:

@@ -111,7 +111,21 @@ class FsspecStore:
         removed = 0
         for key in self.list(prefix):
             removed += self.delete(key)
+        self._prune_empty_folders(prefix)
         return removed
+
+    def _prune_empty_folders(self, prefix: str) -> None:
+        """A file store's folders are named by ids: an empty one left behind still names a customer."""
+        folder = self._path(prefix.rstrip("/"))
+        while folder.startswith(self.root + "/"):
+            try:
+                if self.fs.exists(folder) and not self.fs.ls(folder):
+                    self.fs.rmdir(folder)
+                elif self.fs.exists(folder):
+                    return
+            except OSError:
+                return
+            folder = posixpath.dirname(folder)
 
     def version_count(self, prefix: str) -> int:
         """Versions (and delete markers) under a prefix; 0 proves nothing is left."""

@@ -34,6 +34,11 @@ class PrivacyRequest(Base):
     held_seconds: Mapped[int] = mapped_column(Integer, default=0)
     on_hold_since: Mapped[datetime | None] = mapped_column(default=None)
     outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)  # counts only
+    # An erasure's progress: the last phase done, its scope (None: everything), and whose data
+    # it erases, held only until the receipt is signed so that a retry never loses its subject.
+    phase: Mapped[str | None] = mapped_column(String(24), default=None)
+    scope: Mapped[str | None] = mapped_column(String(80), default=None)
+    erasure_subject: Mapped[str | None] = mapped_column(String(36), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -15,7 +15,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from headpix import stages
-from headpix.errors import HeadpixError
+from headpix.errors import HeadpixError, NotFound
+from headpix.sealing import Fenced
 from headpix.services import get_services
 from headpix.shoots import ShootStopped, record_stage_time
 
@@ -29,8 +30,8 @@ class PhotosRejected(HeadpixError):
 def _retry_unless_final(task: Any, task_run: Any, state: Any) -> bool:
     try:
         state.result()
-    except (PhotosRejected, ShootStopped):
-        return False
+    except (PhotosRejected, ShootStopped, Fenced, NotFound):
+        return False  # final: refused photos, a stopped shoot, or a customer being erased
     except Exception:
         return True
     return True
@@ -136,6 +137,6 @@ def deliver_gallery(shoot_id: str) -> None:
 def purge_originals(shoot_id: str) -> int:
     """Delete every version of the originals and crops once the model is trained; verify."""
     with timed(shoot_id, "purge"):
-        removed = stages.purge_originals(get_services(), shoot_id)
+        removed = stages.purge_after_training(get_services(), shoot_id)
     get_run_logger().info("shoot %s: %d object versions purged", shoot_id, removed)
     return removed

@@ -27,10 +27,11 @@ def count_overdue(as_of: datetime) -> int:
 
 
 @task(name="publish-compliance-report", persist_result=False)
-def publish_report(as_of: datetime, sweep: dict[str, int]) -> int:
+def publish_report(as_of: datetime, sweep: dict[str, int], failed: dict[str, str] | None = None) -> int:
     """Leave the compliance report as a table and a markdown artifact; returns the overdue count."""
     report = compliance.build_report(get_services(), as_of)
     report.sweep = sweep
+    report.failed_categories = dict(failed or {})
     create_table_artifact(
         key="compliance-report", table=report.table(), description=f"Compliance as of {report.as_of}"
     )

@@ -164,6 +164,7 @@ def make_services(tmp_path: Path, session_dir: Path) -> Iterator[Callable[..., S
     def build(**overrides: Any) -> Services:
         values: dict[str, Any] = {
             "home": tmp_path / "state",
+            "key_dir": str(tmp_path / "keys"),  # outside the state dir, as in production
             "receipt_signing_key_file": str(receipt_key(session_dir)),
             **FAST,
             **overrides,

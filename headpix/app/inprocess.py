@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from headpix.services import Services, configure_runtime_environment, use_services
@@ -12,6 +13,8 @@ class InProcessLauncher:
 
     def __init__(self, services: Services):
         self.services = services
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
 
     def _enter(self) -> None:
         configure_runtime_environment(self.services.settings)
@@ -21,7 +24,13 @@ class InProcessLauncher:
         self._enter()
         from flows.photoshoot import photoshoot
 
-        photoshoot(shoot_id, return_state=True)
+        with self._lock:
+            self._running.add(shoot_id)
+        try:
+            photoshoot(shoot_id, return_state=True)
+        finally:
+            with self._lock:
+                self._running.discard(shoot_id)
 
     def cancel_shoot(self, shoot_id: str) -> None:
         """Nothing to signal: an in-process run stops at its next stage boundary or fenced write."""
@@ -39,4 +48,6 @@ class InProcessLauncher:
         policy_notices(version)
 
     def is_running(self, shoot_id: str) -> bool | None:
-        return None
+        """Runs of this process only; a shoot run by another process is not known here."""
+        with self._lock:
+            return shoot_id in self._running or None

@@ -65,6 +65,7 @@ def start_shoot(
                 code="restricted",
             )
         session.expunge(customer)
+    services.fences.check(customer.id)  # an erasure under way: nothing new for this customer
     shoot_id = receive_shoot(
         services,
         customer,

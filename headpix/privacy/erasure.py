@@ -1,186 +1,92 @@
-"""Erasure: delete every row and object version of a customer, shred their key, verify, sign.
+"""Erasure: a persisted, resumable sequence of idempotent phases, ending in a signed receipt.
 
-Deletion means DELETE. Categories under a legal hold are kept (with the rows they depend
-on); everything else goes at once, the request waits `on_hold`, and releasing the hold
-runs this again to finish. Completion requires a clean residue check and a signed receipt.
+    fence → stop → delete_rows → delete_objects → shred → verify → sign → notify
+
+The request records the last phase done; a retry (Prefect's, the sweep's, an operator's)
+re-enters after it and never skips one. Verification is bounded (key, rows, objects, fence)
+and mandatory: a failure moves the request to ``needs_attention`` and sends it back before
+``delete_rows``, so the next attempt deletes and verifies again. Only a verification that
+ran and passed is ever signed. Categories under a legal hold are kept; the request waits
+``on_hold`` and the hold's release (or the sweep) finishes it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from headpix import stages
 from headpix.errors import HeadpixError
 from headpix.mail import dispatch_one, enqueue
 from headpix.privacy import receipts
 from headpix.privacy.audit import record
-from headpix.privacy.requests import R, RequestType, handles, load_request, move
-from headpix.privacy.verify import HashedNeedles, PlainNeedles, token_hashes, verify_customer_gone
+from headpix.privacy.erasure_scope import Scope, delete_rows, object_prefixes, parse_scope, rows_left
+from headpix.privacy.requests import R, load_request, move
+from headpix.privacy.verify import HashedNeedles, rows_by_pseudonym, rows_referring, token_hashes
 from headpix.services import Services
 from headpix.shoots import ACTIVE, S
 from headpix.storage import Keys
-from schemas.models import (
-    Customer,
-    GalleryLink,
-    Headshot,
-    IdentityModel,
-    OriginalPhoto,
-    OutboxMessage,
-    Photoshoot,
-    utcnow,
-)
-from schemas.privacy import (
-    Consent,
-    DataExport,
-    DeletionReceipt,
-    LegalHold,
-    PrivacyRequest,
-    Restriction,
-    SignInToken,
-    Suppression,
-)
+from schemas.models import Customer, OriginalPhoto, Photoshoot, utcnow
+from schemas.privacy import DeletionReceipt
 
 log = logging.getLogger(__name__)
-OBJECT_CATEGORIES = {"photos", "identity_models", "headshots", "exports"}
-SHOOT_PREFIXES = {
-    "photos": ("originals/", "crops/"),
-    "identity_models": ("identity/",),
-    "headshots": ("headshots/",),
-}
+PHASES = ("fence", "stop", "delete_rows", "delete_objects", "shred", "verify", "sign", "notify")
+STOP_WAIT_SECONDS = 60.0
+RECEIPT_COVERS = (
+    "The customer's data key was destroyed, so every copy of their sealed objects and sealed "
+    "database values, backups included, is unreadable; no database row carries their id; no "
+    "object version or delete marker is left under their storage prefix; no write was let "
+    "through the erasure's fence. Raw stores are audited for residue by the retention sweep."
+)
 
 
 class ResidueFound(HeadpixError):
     code = "residue_found"
 
 
-def _held(session: Session, customer_id: str, now: datetime) -> set[str]:
-    from headpix.privacy.holds import active_holds, held_categories
+@dataclass
+class Work:
+    request_id: str
+    customer_id: str
+    scope: Scope
+    phase: str | None
+    reply_to: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    shoot_ids: list[str] = field(default_factory=list)
 
-    return held_categories(active_holds(session, customer_id, now))
-
-
-def shared_identifiers(customer: Customer) -> list[str]:
-    """Name and preference values: personal, but other customers may have the same ones."""
-    return [customer.name] + [str(v) for v in (customer.preferences or {}).values() if isinstance(v, str)]
-
-
-def identifiers(session: Session, customer: Customer) -> list[str]:
-    """Unique identifiers that must not survive anywhere: id, email and photo hashes."""
-    values = [customer.id, customer.email]
-    values += list(
-        session.scalars(
-            select(OriginalPhoto.sha256).join(Photoshoot).where(Photoshoot.customer_id == customer.id)
-        )
-    )
-    return [v for v in values if v]
+    def after(self, phase: str) -> bool:
+        """Whether ``phase`` still has to run (it comes after the last phase done)."""
+        done = PHASES.index(self.phase) if self.phase in PHASES else -1
+        return PHASES.index(phase) > done
 
 
-def _count(session: Session, statement: Any) -> int:
-    return int(getattr(session.execute(statement), "rowcount", 0) or 0)
-
-
-def delete_rows(session: Session, customer_id: str, held: set[str]) -> dict[str, int]:
-    """DELETE the customer's rows, children first, keeping held categories and their parents."""
-    shoots = select(Photoshoot.id).where(Photoshoot.customer_id == customer_id).scalar_subquery()
-    counts: dict[str, int] = {}
-
-    def run(name: str, category: str, statement: Any) -> None:
-        if category not in held:
-            counts[name] = counts.get(name, 0) + _count(session, statement)
-
-    run("outbox", "mail", delete(OutboxMessage).where(OutboxMessage.customer_id == customer_id))
-    run("sign_in_tokens", "sessions", delete(SignInToken).where(SignInToken.customer_id == customer_id))
-    run("data_exports", "exports", delete(DataExport).where(DataExport.customer_id == customer_id))
-    run("suppressions", "marketing", delete(Suppression).where(Suppression.customer_id == customer_id))
-    run("consents", "consents", delete(Consent).where(Consent.customer_id == customer_id))
-    run("restrictions", "requests", delete(Restriction).where(Restriction.customer_id == customer_id))
-    run("gallery_links", "headshots", delete(GalleryLink).where(GalleryLink.shoot_id.in_(shoots)))
-    run("headshots", "headshots", delete(Headshot).where(Headshot.shoot_id.in_(shoots)))
-    run("identity_models", "identity_models", delete(IdentityModel).where(IdentityModel.shoot_id.in_(shoots)))
-    run("original_photos", "photos", delete(OriginalPhoto).where(OriginalPhoto.shoot_id.in_(shoots)))
-    if not held & {"photos", "identity_models", "headshots"}:
-        counts["photoshoots"] = _count(
-            session, delete(Photoshoot).where(Photoshoot.customer_id == customer_id)
-        )
-    if not held:
-        counts["legal_holds"] = _count(
-            session, update(LegalHold).where(LegalHold.customer_id == customer_id).values(customer_id=None)
-        )
-        counts["privacy_requests"] = _count(
-            session,
-            update(PrivacyRequest)
-            .where(PrivacyRequest.customer_id == customer_id)
-            .values(customer_id=None, changes=None, reply_to=None, token_hash=None),
-        )
-        counts["customers"] = _count(session, delete(Customer).where(Customer.id == customer_id))
-    return counts
-
-
-def delete_objects(services: Services, customer_id: str, shoot_ids: list[str], held: set[str]) -> int:
-    """Delete every version of the customer's objects outside the held categories."""
-    store = services.raw_store
-    if not held & OBJECT_CATEGORIES:
-        return store.delete_prefix(Keys.customer(customer_id))
-    removed = 0
-    for category, prefixes in SHOOT_PREFIXES.items():
-        if category in held:
-            continue
-        for shoot_id in shoot_ids:
-            for prefix in prefixes:
-                removed += store.delete_prefix(Keys.shoot(customer_id, shoot_id) + prefix)
-    if "exports" not in held:
-        removed += store.delete_prefix(Keys.customer(customer_id) + "exports/")
-    return removed
-
-
-def cancel_running_shoots(services: Services, customer_id: str) -> int:
-    from headpix import stages
-
-    with services.db.session() as session:
-        running = list(
-            session.scalars(
-                select(Photoshoot.id).where(
-                    Photoshoot.customer_id == customer_id,
-                    Photoshoot.status.in_([s.value for s in ACTIVE | {S.paused}]),
-                )
-            )
-        )
-    for shoot_id in running:
-        stages.stop(services, shoot_id, S.cancelled, "Cancelled: the customer asked for erasure.")
-    return len(running)
-
-
-def scrub_database_files(services: Services) -> None:
-    """Deleted rows must not survive in free pages or the write-ahead log."""
-    engine = services.db.engine
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    elif engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("customers", "outbox", "original_photos", "headshots", "privacy_requests"):
-                conn.exec_driver_sql(f"VACUUM {table}")
-
-
-@handles(RequestType.erasure)
 def handle_erasure(services: Services, request_id: str, now: datetime) -> None:
-    """A confirmed erasure runs as the `erasure` flow (parameter: the request id), via the launcher."""
+    """A confirmed erasure runs as the `erasure` flow (parameter: the request id), via the launcher.
+
+    The fence goes up at once, before the run is even created: from the confirmation on, no
+    shoot of the customer writes an object or sends a gallery email.
+    """
+    with services.db.session() as session:
+        request = load_request(session, request_id)
+        customer_id, everything = request.customer_id, parse_scope(request.scope).everything
+    if customer_id and everything:
+        services.fences.raise_fence(customer_id)
     services.launcher.start_erasure(request_id, as_of=now)
 
 
 def run_erasure(services: Services, request_id: str, *, now: datetime | None = None) -> str:
-    """Erase the request's subject (honouring holds); return the request's resulting status.
+    """Carry the request's erasure as far as it can go; return its resulting status.
 
-    One erasure at a time per request: a sweep and a confirmation never run it twice at once.
+    One runner at a time per request: the claim is taken here, once, and nowhere inside.
     """
-    from headpix.retention import claim
-
-    with claim(services, f"erasure:{request_id}") as got:
-        if not got:
+    with services.db.claim(f"erasure:{request_id}") as mine:
+        if not mine:
+            log.info("erasure %s is being run elsewhere", request_id)
             with services.db.session() as session:
                 return load_request(session, request_id).status
         return _erase(services, request_id, now or utcnow())
@@ -189,133 +95,280 @@ def run_erasure(services: Services, request_id: str, *, now: datetime | None = N
 def _erase(services: Services, request_id: str, now: datetime) -> str:
     # Refuse before deleting anything: an erasure that cannot sign its receipt stays undone.
     receipts.load_private_key(services.settings)
-    with services.db.session() as session:
-        request = load_request(session, request_id)
-        if request.status == R.completed.value:
-            return request.status
-        if request.status in (R.confirmed.value, R.on_hold.value):
-            if request.on_hold_since is not None:
-                request.held_seconds += int((now - request.on_hold_since).total_seconds())
-                request.on_hold_since = None
-            move(session, request, R.in_progress, actor="system")
-        customer_id = request.customer_id
-        customer = session.get(Customer, customer_id) if customer_id else None
-        if customer is None:
-            return _complete(
-                services, request_id, now, needles=[], weak=[], counts={}, customer_id=None, reply_to=None
-            )
-        customer_id = customer.id
-        # The address for the final notice is held in memory only from here on.
-        reply_to = request.reply_to or customer.email
-        request.reply_to = None
-        needles = identifiers(session, customer)
-        weak = shared_identifiers(customer)
-        request.outcome = {
-            **(request.outcome or {}),
-            "needle_hashes": token_hashes(services.keys.pseudonym_secret, needles),
-        }
-    cancelled = cancel_running_shoots(services, customer_id)
-    with services.db.session() as session:
-        held = _held(session, customer_id, now)
-        shoot_ids = list(session.scalars(select(Photoshoot.id).where(Photoshoot.customer_id == customer_id)))
-    objects = delete_objects(services, customer_id, shoot_ids, held)
-    with services.db.session() as session:
-        counts = delete_rows(session, customer_id, held)
-        counts["object_versions"] = objects
-        counts["shoots_cancelled"] = cancelled
-        request = load_request(session, request_id)
-        if held:
-            request.reply_to = reply_to  # kept for the final notice once the hold is released
-            request.outcome = {**request.outcome, "partial": counts, "held": sorted(held)}
-            request.on_hold_since = now
-            move(session, request, R.on_hold, actor="system", held=sorted(held))
-            return R.on_hold.value
-    counts["data_keys"] = services.keys.destroy(customer_id)
-    scrub_database_files(services)
-    return _complete(
-        services,
-        request_id,
-        now,
-        needles=needles,
-        weak=weak,
-        counts=counts,
-        customer_id=customer_id,
-        reply_to=reply_to,
-    )
-
-
-def _complete(
-    services: Services,
-    request_id: str,
-    now: datetime,
-    *,
-    needles: list[str],
-    weak: list[str],
-    counts: dict[str, int],
-    customer_id: str | None,
-    reply_to: str | None,
-) -> str:
-    residue = (
-        verify_customer_gone(services, customer_id, PlainNeedles(needles), PlainNeedles(weak))
-        if customer_id
-        else None
-    )
-    if residue is not None and not residue.clean:
+    work = _begin(services, request_id, now)
+    if work is None:
         with services.db.session() as session:
+            return load_request(session, request_id).status
+    if work.after("fence") and work.scope.everything:
+        services.fences.raise_fence(work.customer_id)
+        _done(services, work, "fence")
+    if work.after("stop"):
+        work.counts["shoots_cancelled"] = _stop_running_shoots(services, work)
+        _done(services, work, "stop")
+    held = _held(services, work.customer_id, now) & (work.scope.categories or _all_categories())
+    if work.after("delete_rows"):
+        with services.db.session() as session:
+            shoot_ids = _shoot_ids(session, work.customer_id)
+            work.counts.update(delete_rows(session, work.customer_id, work.scope, held))
+        work.shoot_ids = shoot_ids
+        _done(services, work, "delete_rows")
+    if work.after("delete_objects"):
+        shoot_ids = work.shoot_ids or _object_shoot_ids(services, work.customer_id)
+        removed = sum(
+            services.raw_store.delete_prefix(prefix)
+            for prefix in object_prefixes(work.customer_id, shoot_ids, work.scope, held)
+        )
+        work.counts["object_versions"] = work.counts.get("object_versions", 0) + removed
+        _done(services, work, "delete_objects")
+    if held:
+        return _wait_for_hold(services, work, held, now)
+    if work.after("shred"):
+        if work.scope.everything:
+            work.counts["data_keys"] = services.keys.destroy(work.customer_id)
+        _done(services, work, "shred")
+    if work.after("verify"):
+        checked = _verify(services, work, now)
+        _done(services, work, "verify", checked=checked)
+    if work.after("sign"):
+        _sign(services, work, now)
+    if work.after("notify"):
+        _notify(services, work)
+    scrub_sqlite_wal(services)
+    log.info("erasure %s completed", request_id)
+    return R.completed.value
+
+
+def _all_categories() -> set[str]:
+    from headpix.inventory import CATEGORIES
+
+    return set(CATEGORIES)
+
+
+def _begin(services: Services, request_id: str, now: datetime) -> Work | None:
+    """Move the request to in_progress and pin its subject; None when there is nothing to do."""
+    with services.db.session() as session:
+        request = load_request(session, request_id)
+        if request.status in (R.completed.value, R.cancelled.value, R.rejected.value):
+            return None
+        if request.status == R.on_hold.value and request.on_hold_since is not None:
+            request.held_seconds += int((now - request.on_hold_since).total_seconds())
+            request.on_hold_since = None
+        if request.status != R.in_progress.value:
+            move(session, request, R.in_progress, actor="system", phase=request.phase or "start")
+        subject = request.erasure_subject or request.customer_id
+        if subject is None:  # an unknown address: nothing held, nothing to sign
+            request.completed_at = now
+            move(session, request, R.completed, actor="system", deleted=0)
+            return None
+        request.erasure_subject = subject
+        customer = session.get(Customer, subject)
+        if customer is not None and request.phase is None:
+            # Kept for the final notice (sealed) until it is handed over, so a retry still has it;
+            # keyed hashes of the unique identifiers serve the later audit, never the values.
+            request.reply_to = request.reply_to or customer.email
+            request.outcome = {
+                **(request.outcome or {}),
+                "needle_hashes": token_hashes(
+                    services.keys.pseudonym_secret, _identifiers(session, customer)
+                ),
+            }
+        return Work(
+            request_id=request_id,
+            customer_id=subject,
+            scope=parse_scope(request.scope),
+            phase=request.phase,
+            reply_to=request.reply_to,
+            counts=dict((request.outcome or {}).get("deleted", {})),
+        )
+
+
+def _identifiers(session: Any, customer: Customer) -> list[str]:
+    """Unique identifiers that must not survive anywhere: id, email and photo hashes."""
+    hashes = session.scalars(
+        select(OriginalPhoto.sha256).join(Photoshoot).where(Photoshoot.customer_id == customer.id)
+    )
+    return [v for v in [customer.id, customer.email, *hashes] if v]
+
+
+def _done(services: Services, work: Work, phase: str, **details: Any) -> None:
+    """Persist a finished phase with the counts so far: the point a retry resumes from."""
+    with services.db.session() as session:
+        request = load_request(session, work.request_id)
+        request.phase = phase
+        request.outcome = {**(request.outcome or {}), "deleted": dict(work.counts), **details}
+        record(session, actor="system", action=f"erasure.{phase}", request_id=work.request_id)
+    work.phase = phase
+
+
+def _held(services: Services, customer_id: str, now: datetime) -> set[str]:
+    from headpix.privacy.holds import active_holds, held_categories
+
+    with services.db.session() as session:
+        return held_categories(active_holds(session, customer_id, now))
+
+
+def _shoot_ids(session: Any, customer_id: str) -> list[str]:
+    return list(session.scalars(select(Photoshoot.id).where(Photoshoot.customer_id == customer_id)))
+
+
+def _object_shoot_ids(services: Services, customer_id: str) -> list[str]:
+    """Shoots known by their storage prefix (their rows may be gone on a resumed erasure)."""
+    base = Keys.customer(customer_id) + "shoots/"
+    return sorted({key[len(base) :].split("/", 1)[0] for key in services.raw_store.list(base)})
+
+
+def _stop_running_shoots(services: Services, work: Work) -> int:
+    """Stop the subject's running shoots in the database and their runs, then wait (bounded)."""
+    with services.db.session() as session:
+        query = select(Photoshoot.id).where(
+            Photoshoot.customer_id == work.customer_id,
+            Photoshoot.status.in_([s.value for s in ACTIVE | {S.paused}]),
+        )
+        if work.scope.kind == "shoot":
+            query = query.where(Photoshoot.id == work.scope.shoot_id)
+        running = list(session.scalars(query))
+    for shoot_id in running:
+        stages.stop(services, shoot_id, S.cancelled, "Cancelled: the customer asked for erasure.")
+        services.launcher.cancel_shoot(shoot_id)
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while running and time.monotonic() < deadline:
+        running = [s for s in running if services.launcher.is_running(s)]
+        if running:
+            time.sleep(0.5)
+    if running:
+        log.warning(
+            "erasure %s: %d run(s) still stopping; the fence holds their writes",
+            work.request_id,
+            len(running),
+        )
+    return len(running)
+
+
+def _wait_for_hold(services: Services, work: Work, held: set[str], now: datetime) -> str:
+    with services.db.session() as session:
+        request = load_request(session, work.request_id)
+        request.phase = "stop"  # the next run deletes what the hold kept, then goes on
+        request.outcome = {**(request.outcome or {}), "partial": dict(work.counts), "held": sorted(held)}
+        request.on_hold_since = now
+        move(session, request, R.on_hold, actor="system", held=sorted(held))
+    services.fences.lower(work.customer_id)  # held data stays readable and writable by no one new
+    return R.on_hold.value
+
+
+def _verify(services: Services, work: Work, now: datetime) -> list[str]:
+    """Bounded checks; on failure the request waits for operators and goes back to delete."""
+    problems: list[str] = []
+    with services.db.session() as session:
+        if work.scope.everything:
+            problems += [f"row:{name}" for name in rows_referring(services, work.customer_id, skip=set())]
+        else:
+            problems += [f"row:{name}" for name in rows_left(session, work.customer_id, work.scope)]
+    shoot_ids = [work.scope.shoot_id] if work.scope.kind == "shoot" and work.scope.shoot_id else []
+    prefixes = (
+        [Keys.customer(work.customer_id)]
+        if work.scope.everything
+        else object_prefixes(
+            work.customer_id, shoot_ids or _object_shoot_ids(services, work.customer_id), work.scope, set()
+        )
+    )
+    versions = sum(services.raw_store.version_count(prefix) for prefix in prefixes)
+    if versions:
+        problems.append(f"object_versions:{versions}")
+    if work.scope.everything and services.keys.has_key(work.customer_id):
+        problems.append("data_key")
+    checked = (
+        ["data key", "rows", "object versions", "fence"]
+        if work.scope.everything
+        else ["rows", "object versions"]
+    )
+    if problems:
+        with services.db.session() as session:
+            request = load_request(session, work.request_id)
+            request.phase = "stop"  # a retry deletes again, then verifies again: no phase skipped
+            request.outcome = {**(request.outcome or {}), "attention": problems}
+            move(session, request, R.needs_attention, actor="system", found=len(problems))
             record(
                 session,
                 actor="system",
                 action="erasure.residue",
-                request_id=request_id,
-                details={"found": len(residue.plaintext) + len(residue.rows)},
+                request_id=work.request_id,
+                details={"found": problems},
             )
-        raise ResidueFound(f"erasure {request_id}: residue found: {residue.to_json()}")
+        raise ResidueFound(f"erasure {work.request_id}: verification failed ({', '.join(problems)})")
+    return checked
+
+
+def _sign(services: Services, work: Work, now: datetime) -> None:
     with services.db.session() as session:
-        request = load_request(session, request_id)
-        prior = (request.outcome or {}).get("partial", {})
-        totals = {k: counts.get(k, 0) + prior.get(k, 0) for k in set(counts) | set(prior)}
+        request = load_request(session, work.request_id)
         body = {
-            "request_id": request_id,
+            "request_id": work.request_id,
             "subject": request.subject_ref,
+            "scope": work.scope.text or "all personal data",
             "stores": ["database", "object storage (all versions)", "key store", "outbox"],
-            "deleted": totals,
+            "deleted": dict(work.counts),
             "verification": {
                 "clean": True,
-                "checked": residue.checked if residue else [],
+                "checked": list((request.outcome or {}).get("checked", [])),
                 "at": now.isoformat(),
+                "covers": RECEIPT_COVERS if work.scope.everything else "the rows and objects of the scope",
             },
             "completed_at": now.isoformat(),
         }
-        signed = receipts.sign(services.settings, body)
-        session.add(DeletionReceipt(request_id=request_id, subject_ref=request.subject_ref, receipt=signed))
+        if (
+            session.scalar(select(DeletionReceipt).where(DeletionReceipt.request_id == work.request_id))
+            is None
+        ):
+            signed = receipts.sign(services.settings, body)
+            session.add(
+                DeletionReceipt(request_id=work.request_id, subject_ref=request.subject_ref, receipt=signed)
+            )
         request.completed_at = now
-        request.outcome = {"deleted": totals, "needle_hashes": request.outcome.get("needle_hashes", {})}
-        move(session, request, R.completed, actor="system", deleted=sum(totals.values()))
+        request.erasure_subject = None
+        request.phase = "sign"
+        request.outcome = {
+            "deleted": dict(work.counts),
+            "needle_hashes": (request.outcome or {}).get("needle_hashes", {}),
+        }
+        move(session, request, R.completed, actor="system", deleted=sum(work.counts.values()))
+    if work.scope.everything:
+        services.fences.lower(work.customer_id)
+
+
+def _notify(services: Services, work: Work) -> None:
+    """The final notice; the address goes once the notice is handed to the mail provider."""
+    with services.db.session() as session:
+        request = load_request(session, work.request_id)
+        reply_to = request.reply_to or work.reply_to
         if reply_to:
             row = enqueue(
                 session,
-                dedup_key=f"erased:{request_id}",
+                dedup_key=f"erased:{work.request_id}",
                 kind="erasure_done",
                 customer_id=None,
                 to=reply_to,
                 subject="Your data has been deleted",
                 body=(
-                    "Hello,\n\nAs you asked, we have deleted the personal data we held about you.\n"
-                    f"Request {request_id}; receipt kept without any personal data.\n— Headpix"
+                    "Hello,\n\nAs you asked, we have deleted the personal data we held about you"
+                    + ("" if work.scope.everything else f" ({work.scope.text})")
+                    + f".\nRequest {work.request_id}; receipt kept without any personal data.\n— Headpix"
                 ),
             )
             dispatch_one(session, row, services)
-            # Handed to the mail provider: our copy of the address and text goes now.
-            session.delete(row)
-    scrub_database_files(services)
-    log.info("erasure %s completed", request_id)
-    return R.completed.value
+            session.delete(row)  # handed to the mail provider: our copy of address and text goes
+        request.reply_to = None
+        request.phase = "notify"
+
+
+def scrub_sqlite_wal(services: Services) -> None:
+    """Deleted rows must not linger in SQLite's write-ahead log (PostgreSQL: the sweep vacuums)."""
+    if services.db.engine.dialect.name == "sqlite":
+        with services.db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def verify_request(services: Services, request_id: str) -> dict[str, Any]:
     """After the fact: re-check rows, objects, key and keyed-hash tokens for a completed erasure."""
-    from headpix.privacy.verify import rows_by_pseudonym
-
     with services.db.session() as session:
         request = load_request(session, request_id)
         kept = (request.outcome or {}).get("needle_hashes") or {}

@@ -26,7 +26,6 @@ from headpix.privacy.requests import (
     RequestStatus,
     RequestType,
     dispatch_request_mail,
-    handles,
     load_request,
     move,
     notify,
@@ -170,8 +169,6 @@ def build_archive(document: dict[str, Any], files: Files, store: ObjectStore) ->
     return buffer.getvalue()
 
 
-@handles(RequestType.access)
-@handles(RequestType.portability)
 def export_data(services: Services, request_id: str, now: datetime) -> None:
     """Build, store and announce the archive; the request completes."""
     settings = services.settings

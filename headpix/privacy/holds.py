@@ -102,7 +102,6 @@ def place(
 def release(services: Services, hold_id: str, *, now: datetime | None = None) -> Released:
     """Release a hold and complete the erasures of that customer that waited on it."""
     from headpix.privacy.erasure import run_erasure
-    from headpix.retention import claim
 
     now = now or utcnow()
     with services.db.session() as session:
@@ -139,7 +138,7 @@ def release(services: Services, hold_id: str, *, now: datetime | None = None) ->
             waiting.append(request.id)
     outcome: dict[str, str] = {}
     for request_id in waiting:
-        with claim(services, f"erasure:{request_id}") as mine:
-            if mine:
-                outcome[request_id] = run_erasure(services, request_id, now=now)
+        # run_erasure claims the request itself; claiming it here too would be refused on
+        # PostgreSQL (advisory locks belong to a session) and the erasure would not run.
+        outcome[request_id] = run_erasure(services, request_id, now=now)
     return Released(hold_id, outcome)

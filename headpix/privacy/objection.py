@@ -18,9 +18,7 @@ from headpix.privacy.audit import record
 from headpix.privacy.crypto import KeyRing
 from headpix.privacy.requests import (
     RequestStatus,
-    RequestType,
     dispatch_request_mail,
-    handles,
     load_request,
     move,
     notify,
@@ -36,7 +34,6 @@ def address_hash(keys: KeyRing, address: str) -> str:
     return keys.pseudonym("mail:" + address.strip().lower())
 
 
-@handles(RequestType.objection)
 def object_to_marketing(services: Services, request_id: str, now: datetime) -> None:
     """Suppress the customer's address for marketing at once and acknowledge it."""
     with services.db.session() as session:

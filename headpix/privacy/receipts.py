@@ -1,13 +1,15 @@
 """Deletion receipts: signed (Ed25519) proof that an erasure completed; no personal data.
 
-The signing key is configured (`headpix keys init` makes one and says where to keep it),
-never generated beside the receipts it signs.
+The signing key is configured in production (HEADPIX_RECEIPT_SIGNING_KEY_FILE, checked at
+start-up). The embedded default makes one on first use in its key dir, outside the state dir
+and so outside any backup of the data; `headpix keys init` writes to the same place.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from headpix.errors import CommandError
 from headpix.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class ReceiptKeyMissing(CommandError):
@@ -31,7 +35,7 @@ def init_key(path: Path) -> Path:
     """Write a new private signing key (PEM, mode 600); refuse to overwrite one."""
     if path.exists():
         raise CommandError(f"{path} exists; refusing to overwrite a signing key", code="exists")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -40,13 +44,22 @@ def init_key(path: Path) -> Path:
     return path
 
 
-def load_private_key(settings: Settings) -> Ed25519PrivateKey:
+def check_configured(settings: Settings) -> None:
+    """Production start-up: the signing key must be configured and readable, before any request."""
     if not settings.receipt_signing_key_file:
         raise ReceiptKeyMissing(
-            "no receipt signing key: run `headpix keys init --out PATH` and set "
-            "HEADPIX_RECEIPT_SIGNING_KEY_FILE=PATH (keep it outside the state dir and backups)"
+            "HEADPIX_RECEIPT_SIGNING_KEY_FILE is not set: production signs deletion receipts with a "
+            "key kept in a secret manager; make one with `headpix keys init --out PATH`"
         )
-    path = Path(settings.receipt_signing_key_file).expanduser()
+    load_private_key(settings)
+
+
+def load_private_key(settings: Settings) -> Ed25519PrivateKey:
+    path = settings.receipt_key_path
+    if not settings.receipt_signing_key_file and not path.exists():
+        # Embedded default: nothing for an operator to set up before a customer can be served.
+        init_key(path)
+        log.warning("receipt signing key made at %s (outside the state dir); keep it safe", path)
     if not path.is_file():
         raise ReceiptKeyMissing(f"HEADPIX_RECEIPT_SIGNING_KEY_FILE: {path} does not exist")
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)

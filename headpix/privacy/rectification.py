@@ -21,9 +21,7 @@ from headpix.privacy.requests import (
     RECTIFIABLE,
     RequestRefused,
     RequestStatus,
-    RequestType,
     dispatch_request_mail,
-    handles,
     load_request,
     move,
     notify,
@@ -74,7 +72,6 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-@handles(RequestType.rectification)
 def rectify(services: Services, request_id: str, now: datetime) -> None:
     """Apply the confirmed changes, audit the field names, confirm by mail, complete."""
     with services.db.session() as session:

@@ -9,7 +9,6 @@ takes effect at once.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -45,6 +44,7 @@ class RequestStatus(StrEnum):
     rejected = "rejected"
     cancelled = "cancelled"
     on_hold = "on_hold"
+    needs_attention = "needs_attention"  # an erasure whose verification failed: operators act
 
 
 R = RequestStatus
@@ -59,13 +59,14 @@ TRANSITIONS: dict[RequestStatus, set[RequestStatus]] = {
     R.received: {R.awaiting_confirmation, R.in_progress, R.rejected, R.cancelled},
     R.awaiting_confirmation: {R.confirmed, R.rejected, R.cancelled},
     R.confirmed: {R.in_progress, R.on_hold, R.cancelled},
-    R.in_progress: {R.in_progress, R.completed, R.on_hold, R.rejected},
+    R.in_progress: {R.in_progress, R.completed, R.on_hold, R.rejected, R.needs_attention},
     R.on_hold: {R.in_progress, R.completed, R.cancelled},
+    R.needs_attention: {R.in_progress},
     R.completed: set(),
     R.rejected: set(),
     R.cancelled: set(),
 }
-OPEN = {R.received, R.awaiting_confirmation, R.confirmed, R.in_progress, R.on_hold}
+OPEN = {R.received, R.awaiting_confirmation, R.confirmed, R.in_progress, R.on_hold, R.needs_attention}
 RECTIFIABLE = ("name", "email", "gender", "preferences")
 
 
@@ -150,8 +151,14 @@ def submit(
     changes: dict[str, Any] | None = None,
     now: datetime | None = None,
     actor: str = "customer",
+    scope: str | None = None,
 ) -> RequestView:
-    """Record a request and mail its confirmation token; same answer for unknown addresses."""
+    """Record a request and mail its confirmation token; same answer for unknown addresses.
+
+    An erasure may name a ``scope`` (``shoot:ID``, ``headshots``, …; none is everything).
+    """
+    from headpix.privacy.erasure_scope import check_scope
+
     now = now or utcnow()
     address = email.strip().lower()
     if type_ is RequestType.rectification and not changes:
@@ -160,11 +167,13 @@ def submit(
     with services.db.session() as session:
         customer = session.scalar(select(Customer).where(Customer.email == address))
         ref = services.keys.pseudonym(customer.id if customer else f"address:{address}")
+        scope = check_scope(session, type_.value, scope, customer.id if customer else None)
         request = PrivacyRequest(
             type=type_.value,
             customer_id=customer.id if customer else None,
             subject_ref=ref,
             changes=changes or None,
+            scope=scope,
             due_at=due_for(services, type_, now),
             created_at=now,
         )
@@ -325,22 +334,8 @@ def dispatch_request_mail(services: Services, request_id: str) -> None:
             dispatch_one(session, row, services)
 
 
-Handler = Callable[[Services, str, datetime], None]
-HANDLERS: dict[RequestType, Handler] = {}
-
-
-def handles(type_: RequestType) -> Callable[[Handler], Handler]:
-    """Register the function that carries out a confirmed request of one type."""
-
-    def register(function: Handler) -> Handler:
-        HANDLERS[type_] = function
-        return function
-
-    return register
-
-
 def run_handler(services: Services, request_id: str, *, now: datetime) -> None:
-    from headpix.privacy import handlers  # noqa: F401  (registers every type)
+    from headpix.privacy.handlers import HANDLERS  # the table imports every handler module
 
     with services.db.session() as session:
         request = load_request(session, request_id)

@@ -23,7 +23,6 @@ from headpix.privacy.requests import (
     RequestStatus,
     RequestType,
     dispatch_request_mail,
-    handles,
     load_request,
     move,
     notify,
@@ -51,7 +50,6 @@ def is_restricted(session: Session, customer_id: str) -> bool:
     return active_restriction(session, customer_id) is not None
 
 
-@handles(RequestType.restriction)
 def place(services: Services, request_id: str, now: datetime) -> None:
     """Put the restriction in force and acknowledge it; the request stays open until lifted."""
     with services.db.session() as session:

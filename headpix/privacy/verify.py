@@ -180,7 +180,7 @@ def scan_columns(services: Services, needles: Needles, *, unattributed_only: boo
     return found
 
 
-def _files(root: Path, *, recursive: bool = True) -> Iterator[Path]:
+def files_under(root: Path, *, recursive: bool = True) -> Iterator[Path]:
     if not root.exists():
         return
     walker = root.rglob("*") if recursive else root.iterdir()
@@ -217,7 +217,7 @@ def scan_files(services: Services, needles: Needles) -> list[str]:
     found = []
     for root, recursive in scan_roots(services):
         skipped = [services.settings.mail_folder.resolve(), *(_base_models(root) if recursive else [])]
-        for path in _files(root, recursive=recursive):
+        for path in files_under(root, recursive=recursive):
             if any(folder in path.resolve().parents for folder in skipped):
                 continue
             try:
@@ -252,8 +252,33 @@ def _ids_matching(values: Iterable[str], subject_ref: str, services: Services) -
     return {v for v in values if v and services.keys.pseudonym(v) == subject_ref}
 
 
-def rows_by_pseudonym(services: Services, subject_ref: str, needles: Needles) -> dict[str, Any]:
-    """Verification without plaintext: ids are matched through their keyed pseudonym."""
+def ids_by_pseudonym(services: Services, subject_ref: str) -> set[str]:
+    """Customer ids still present anywhere (rows, objects, keys) whose pseudonym is ``subject_ref``."""
+    from schemas.privacy import CustomerDataKey
+
+    ids: set[str] = set()
+    with services.db.session() as session:
+        for table in Base.metadata.sorted_tables:
+            for name in ("customer_id",) + (("id",) if table.name == "customers" else ()):
+                if name in table.c:
+                    values = session.scalars(
+                        select(table.c[name]).where(table.c[name].is_not(None)).distinct()
+                    )
+                    ids |= _ids_matching(values, subject_ref, services)
+    prefixes = {key.split("/")[1] for key in services.raw_store.list("customers/") if key.count("/") > 1}
+    ids |= _ids_matching(prefixes, subject_ref, services)
+    with services.keys.db.session() as session:
+        ids |= _ids_matching(session.scalars(select(CustomerDataKey.customer_id)), subject_ref, services)
+    return ids
+
+
+def rows_by_pseudonym(
+    services: Services, subject_ref: str, needles: Needles, *, scan: bool = True
+) -> dict[str, Any]:
+    """Verification without plaintext: ids are matched through their keyed pseudonym.
+
+    With ``scan``, text columns and raw files are searched for the hashed tokens as well.
+    """
     from schemas.privacy import CustomerDataKey
 
     residue = Residue()
@@ -278,6 +303,7 @@ def rows_by_pseudonym(services: Services, subject_ref: str, needles: Needles) ->
         key_ids = session.scalars(select(CustomerDataKey.customer_id))
         residue.data_key = bool(_ids_matching(key_ids, subject_ref, services))
     residue.checked.append("data key")
-    residue.plaintext = scan_columns(services, needles) + scan_files(services, needles)
-    residue.checked += ["text and JSON columns (hashed tokens)", "raw files (hashed tokens)"]
+    if scan:
+        residue.plaintext = scan_columns(services, needles) + scan_files(services, needles)
+        residue.checked += ["text and JSON columns (hashed tokens)", "raw files (hashed tokens)"]
     return residue.to_json()

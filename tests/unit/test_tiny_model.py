@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -63,22 +63,16 @@ def test_missing_base_model_names_the_setting(tmp_path: Path) -> None:
         load_pipeline("someone/not-cached", tmp_path, offline=True)
 
 
-def test_training_step_is_fast_on_cpu(tiny_models_dir: Path) -> None:  # noqa: F811
+def test_tiny_training_runs_every_step_on_cpu(tiny_models_dir: Path) -> None:  # noqa: F811
+    """Speed is measured in bench/, never asserted here: this checks the steps really ran."""
     pipe = load_pipeline("tiny-sd", tiny_models_dir, offline=True)
     images = [Image.new("RGB", (64, 64), (200, 150, 120))]
-    train_identity(
-        pipe,
-        images,
-        "a photo of sks woman",
-        "a photo of a woman",
-        TrainRecipe(steps=2, resolution=64),
-    )
-    started = time.perf_counter()
-    train_identity(
+    weights, losses = train_identity(
         pipe,
         images,
         "a photo of sks woman",
         "a photo of a woman",
         TrainRecipe(steps=10, resolution=64),
     )
-    assert (time.perf_counter() - started) / 10 < 0.5
+    assert len(losses) == 10 and all(math.isfinite(loss) for loss in losses)
+    assert weights

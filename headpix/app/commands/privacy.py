@@ -28,6 +28,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     request.add_argument("type", choices=[t.value for t in RequestType])
     request.add_argument("--email", required=True, help="the address the account is registered with")
     request.add_argument(
+        "--scope",
+        default=None,
+        help="erasure only: shoot:ID, headshots, identity_models, preferences or marketing (default: all)",
+    )
+    request.add_argument(
         "--set",
         dest="changes",
         action="append",
@@ -89,7 +94,7 @@ def submit_request(args: argparse.Namespace) -> int:
             validate_changes(changes)
         except RequestRefused as error:
             raise UsageError(error.message, code="invalid_change") from None
-    view = requests.submit(services(), type_, args.email, changes=changes)
+    view = requests.submit(services(), type_, args.email, changes=changes, scope=args.scope)
     data = {k: v for k, v in view.to_json().items() if k != "completed_at"}
     text = _text(view)
     if type_ is not RequestType.objection:

@@ -1,0 +1,156 @@
+"""The erasure engine's promises: phases resume, a failed verification is never signed, scopes
+erase only their part, the sweep's categories fail alone, and the inventory matches the engine."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from headpix import retention
+from headpix.inventory import COLUMNS
+from headpix.privacy import requests
+from headpix.privacy.erasure import ResidueFound, run_erasure
+from headpix.privacy.erasure_scope import ROW_ACTIONS, delete_rows, parse_scope
+from headpix.privacy.requests import RequestType
+from headpix.services import Services
+from headpix.storage import Keys
+from schemas.models import Customer, Photoshoot, utcnow
+from schemas.privacy import DeletionReceipt, PrivacyRequest
+from tests.e2e.erasure_support import (
+    CLEAN,
+    RecordingLauncher,
+    customer_with_objects,
+    nothing_left,
+    request_and_confirm,
+    status_of,
+    token_for,
+)
+
+
+class LeakyStore:
+    """A raw store whose deletes report success but leave one version behind while ``leaking``
+    (a replica that lags, a bucket rule that re-creates): what verification exists to catch."""
+
+    def __init__(self, inner, customer_id: str) -> None:
+        self.inner = inner
+        self.customer_id = customer_id
+        self.leaking = True
+
+    def delete_prefix(self, prefix: str) -> int:
+        removed = self.inner.delete_prefix(prefix)
+        if self.leaking and prefix.startswith(Keys.customer(self.customer_id)):
+            self.inner.put(Keys.customer(self.customer_id) + "leftover", b"not really deleted")
+        return removed
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+def receipts_for(services: Services, request_id: str) -> int:
+    with services.db.session() as session:
+        return len(
+            list(session.scalars(select(DeletionReceipt).where(DeletionReceipt.request_id == request_id)))
+        )
+
+
+def test_a_failed_verification_is_never_signed_however_often_retried(make_services):
+    services = make_services()
+    customer_id, _ = customer_with_objects(services, "zq.leaky@example.com")
+    leaky = LeakyStore(services.raw_store, customer_id)
+    services.__dict__["raw_store"] = leaky  # the adapter, chosen by the test
+    services.use_launcher(RecordingLauncher())
+    request_id = request_and_confirm(services, "zq.leaky@example.com")
+    for _attempt in range(4):  # Prefect's retries, the sweep, an operator: none may sign it
+        with pytest.raises(ResidueFound):
+            run_erasure(services, request_id)
+        assert status_of(services, request_id) == "needs_attention"
+        assert receipts_for(services, request_id) == 0
+    with services.db.session() as session:
+        request = session.get(PrivacyRequest, request_id)
+        assert request is not None and request.erasure_subject == customer_id  # the subject is never lost
+        assert request.reply_to  # nor the address of the final notice
+    report = retention.sweep(services, utcnow())
+    assert report.erasures == 0 and "erasures" not in report.failed  # still refused, reported, not fatal
+    leaky.leaking = False
+    assert run_erasure(services, request_id) == "completed"
+    assert receipts_for(services, request_id) == 1
+    assert nothing_left(services, customer_id) == CLEAN
+
+
+def test_a_crashed_erasure_resumes_after_its_last_phase(make_services):
+    services = make_services()
+    customer_id, _ = customer_with_objects(services, "zq.resume@example.com")
+    services.use_launcher(RecordingLauncher())
+    request_id = request_and_confirm(services, "zq.resume@example.com")
+    with services.db.session() as session:  # as a worker that died right after deleting the rows
+        request = session.get(PrivacyRequest, request_id)
+        assert request is not None
+        request.erasure_subject, request.phase, request.status = customer_id, "delete_rows", "in_progress"
+        request.reply_to = "zq.resume@example.com"
+        delete_rows(session, customer_id, parse_scope(None), held=set())
+    assert services.raw_store.version_count(Keys.customer(customer_id)) > 0
+    assert run_erasure(services, request_id) == "completed"
+    assert nothing_left(services, customer_id) == CLEAN
+    assert receipts_for(services, request_id) == 1
+
+
+def test_scoped_erasure_of_one_shoot_leaves_the_rest(make_services):
+    services = make_services()
+    customer_id, first = customer_with_objects(services, "zq.scope@example.com")
+    from headpix.samples import sample_photos
+    from headpix.shoots import receive_shoot
+
+    with services.db.session() as session:
+        customer = session.get(Customer, customer_id)
+        session.expunge(customer)
+    second = receive_shoot(services, customer, sample_photos(2))
+    view = requests.submit(services, RequestType.erasure, "zq.scope@example.com", scope=f"shoot:{first}")
+    requests.confirm(services, view.request_id, token_for(services, view.request_id))
+    assert status_of(services, view.request_id) == "completed"
+    assert services.raw_store.version_count(Keys.shoot(customer_id, first)) == 0
+    assert services.raw_store.version_count(Keys.shoot(customer_id, second)) > 0
+    with services.db.session() as session:
+        assert session.get(Photoshoot, first) is None
+        assert session.get(Photoshoot, second) is not None
+        assert session.get(Customer, customer_id) is not None
+    assert services.keys.has_key(customer_id) and not services.fences.is_fenced(customer_id)
+    assert receipts_for(services, view.request_id) == 1
+    with services.db.session() as session:
+        receipt = session.scalar(select(DeletionReceipt).where(DeletionReceipt.request_id == view.request_id))
+        assert receipt is not None and receipt.receipt["receipt"]["scope"] == f"shoot:{first}"
+
+
+def test_a_scope_of_another_customers_shoot_is_refused(make_services):
+    services = make_services()
+    customer_with_objects(services, "zq.owner@example.com")
+    _, theirs = customer_with_objects(services, "zq.other@example.com")
+    with pytest.raises(Exception, match="not a shoot of"):
+        requests.submit(services, RequestType.erasure, "zq.owner@example.com", scope=f"shoot:{theirs}")
+
+
+def test_one_failing_sweep_category_does_not_stop_the_others(make_services):
+    services = make_services()
+    customer_id, _ = customer_with_objects(services, "zq.sweepfail@example.com")
+    services.use_launcher(RecordingLauncher())
+    request_id = request_and_confirm(services, "zq.sweepfail@example.com")
+
+    def broken(_services: Services, _now) -> int:
+        raise RuntimeError("the receipt key's disk is gone")
+
+    categories = tuple(
+        (name, broken if name == "requests_expired" else fn) for name, fn in retention.CATEGORIES
+    )
+    result = retention.sweep(services, utcnow(), categories)
+    assert result.failed == {"requests_expired": "RuntimeError"}
+    assert result.erasures == 1  # the category after the broken one still ran
+    assert status_of(services, request_id) == "completed" and nothing_left(services, customer_id) == CLEAN
+
+
+def test_every_table_the_inventory_declares_is_handled_by_the_erasure():
+    """The inventory's declared erasure action and what the engine does, table by table."""
+    expected = {"delete": {"delete_with_row"}, "unlink": {"unlink"}, "shred": {"shred"}}
+    personal = {t for t, columns in COLUMNS.items() if any(i.category for i in columns.values())}
+    assert personal <= set(ROW_ACTIONS), personal - set(ROW_ACTIONS)
+    for table, action in ROW_ACTIONS.items():
+        declared = {item.erasure for item in COLUMNS[table].values()}
+        assert declared <= expected[action] | ({"keep"} if action == "unlink" else set()), (table, declared)
