@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from headpix.mail import dispatch_one, enqueue
 from headpix.privacy.audit import record
-from headpix.privacy.holds import active_holds, held_categories
+from headpix.privacy.erasure import try_erasure
+from headpix.privacy.hold_rules import active_holds, held_categories
 from headpix.privacy.requests import OPEN, expire
 from headpix.residue_audit import audit_erased_residue, vacuum_after_erasures
 from headpix.services import Services
@@ -90,7 +91,6 @@ def _incident(session: Session, now: datetime, category: str, shoot_id: str, cou
 
 def run_due_erasures(services: Services, now: datetime) -> int:
     """Carry out confirmed erasures not yet done (and on-hold ones whose holds are all gone)."""
-    from headpix.privacy.erasure import run_erasure
 
     with services.db.session() as session:
         due = list(
@@ -113,7 +113,7 @@ def run_due_erasures(services: Services, now: datetime) -> int:
     for request_id in due:
         # run_erasure takes the request's claim itself: a second claim here, on another
         # connection, is refused by PostgreSQL and the erasure would silently not run.
-        if run_erasure(services, request_id, now=now) in ("completed", "on_hold"):
+        if try_erasure(services, request_id, now) in ("completed", "on_hold"):
             done += 1
     return done
 
@@ -364,7 +364,6 @@ def warn_inactive_customers(services: Services, now: datetime) -> int:
 
 def erase_inactive_customers(services: Services, now: datetime) -> int:
     """Erase customers warned at least the grace period ago who did not come back."""
-    from headpix.privacy.erasure import run_erasure
 
     warned_before = now - timedelta(days=services.settings.inactivity_grace_days)
     due = (
@@ -411,7 +410,7 @@ def erase_inactive_customers(services: Services, now: datetime) -> int:
             )
             request_id = request.id
         # The customer row is unlocked before erasing: the erasure deletes it in its own session.
-        run_erasure(services, request_id, now=now)
+        try_erasure(services, request_id, now)
         erased += 1
     return erased
 

@@ -26,13 +26,14 @@ from headpix.mail import dispatch_one, enqueue
 from headpix.privacy import receipts
 from headpix.privacy.audit import record
 from headpix.privacy.erasure_scope import Scope, delete_rows, object_prefixes, parse_scope, rows_left
+from headpix.privacy.hold_rules import active_holds, held_categories
 from headpix.privacy.requests import R, load_request, move
 from headpix.privacy.verify import HashedNeedles, rows_by_pseudonym, rows_referring, token_hashes
 from headpix.services import Services
 from headpix.shoots import ACTIVE, S
 from headpix.storage import Keys
 from schemas.models import Customer, OriginalPhoto, Photoshoot, utcnow
-from schemas.privacy import DeletionReceipt
+from schemas.privacy import DeletionReceipt, PrivacyRequest
 
 log = logging.getLogger(__name__)
 PHASES = ("fence", "stop", "delete_rows", "delete_objects", "shred", "verify", "sign", "notify")
@@ -90,6 +91,19 @@ def run_erasure(services: Services, request_id: str, *, now: datetime | None = N
             with services.db.session() as session:
                 return load_request(session, request_id).status
         return _erase(services, request_id, now or utcnow())
+
+
+def try_erasure(services: Services, request_id: str, now: datetime) -> str:
+    """Run one erasure for the sweep or a hold release: a failure is that request's own
+    (``needs_attention``, in the compliance report), never its caller's."""
+    try:
+        return run_erasure(services, request_id, now=now)
+    except Exception as error:
+        reason = error.message if isinstance(error, HeadpixError) else type(error).__name__
+        log.warning("erasure %s not finished: %s", request_id, reason)
+        with services.db.session() as session:
+            request = session.get(PrivacyRequest, request_id)
+            return request.status if request is not None else "missing"
 
 
 def _erase(services: Services, request_id: str, now: datetime) -> str:
@@ -201,8 +215,6 @@ def _done(services: Services, work: Work, phase: str, **details: Any) -> None:
 
 
 def _held(services: Services, customer_id: str, now: datetime) -> set[str]:
-    from headpix.privacy.holds import active_holds, held_categories
-
     with services.db.session() as session:
         return held_categories(active_holds(session, customer_id, now))
 

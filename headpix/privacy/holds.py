@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from headpix.errors import CommandError, NotFound
 from headpix.inventory import CATEGORIES
 from headpix.privacy.audit import record
+from headpix.privacy.erasure import try_erasure
 from headpix.services import Services
 from schemas.models import Customer, utcnow
 from schemas.privacy import LegalHold, PrivacyRequest
@@ -26,27 +26,6 @@ from schemas.privacy import LegalHold, PrivacyRequest
 class Released:
     hold_id: str
     erasures: dict[str, str]  # request id -> status after the release
-
-
-def active_holds(session: Session, customer_id: str, now: datetime) -> list[LegalHold]:
-    """Holds in force for a customer at ``now`` (placed, not released; a passed review date still holds)."""
-    return list(
-        session.scalars(
-            select(LegalHold).where(
-                LegalHold.customer_id == customer_id,
-                LegalHold.placed_at <= now,
-                LegalHold.released_at.is_(None),
-            )
-        )
-    )
-
-
-def held_categories(holds: Iterable[LegalHold]) -> set[str]:
-    """Inventory categories kept by these holds; a hold with an empty scope keeps everything."""
-    held: set[str] = set()
-    for hold in holds:
-        held |= set(hold.scope) if hold.scope else set(CATEGORIES)
-    return held
 
 
 def check_scope(scope: Sequence[str]) -> list[str]:
@@ -101,7 +80,6 @@ def place(
 
 def release(services: Services, hold_id: str, *, now: datetime | None = None) -> Released:
     """Release a hold and complete the erasures of that customer that waited on it."""
-    from headpix.privacy.erasure import run_erasure
 
     now = now or utcnow()
     with services.db.session() as session:
@@ -140,5 +118,5 @@ def release(services: Services, hold_id: str, *, now: datetime | None = None) ->
     for request_id in waiting:
         # run_erasure claims the request itself; claiming it here too would be refused on
         # PostgreSQL (advisory locks belong to a session) and the erasure would not run.
-        outcome[request_id] = run_erasure(services, request_id, now=now)
+        outcome[request_id] = try_erasure(services, request_id, now)
     return Released(hold_id, outcome)
