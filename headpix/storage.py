@@ -7,6 +7,8 @@ adds a delete marker, so ``delete`` removes every version id and reports how man
 from __future__ import annotations
 
 import builtins
+import contextlib
+import os
 import posixpath
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -115,17 +117,22 @@ class FsspecStore:
         return removed
 
     def _prune_empty_folders(self, prefix: str) -> None:
-        """A file store's folders are named by ids: an empty one left behind still names a customer."""
+        """A file store's folders are named by ids: an empty one left behind still names a customer.
+
+        Remove the empty folders under the prefix (deepest first), then its empty parents.
+        """
         folder = self._path(prefix.rstrip("/"))
-        while folder.startswith(self.root + "/"):
+        if os.path.isdir(folder):
+            for path, _dirs, _files in os.walk(folder, topdown=False):
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)  # refused while not empty: exactly what we want
+        parent = posixpath.dirname(folder)
+        while parent.startswith(self.root + "/"):
             try:
-                if self.fs.exists(folder) and not self.fs.ls(folder):
-                    self.fs.rmdir(folder)
-                elif self.fs.exists(folder):
-                    return
+                os.rmdir(parent)
             except OSError:
                 return
-            folder = posixpath.dirname(folder)
+            parent = posixpath.dirname(parent)
 
     def version_count(self, prefix: str) -> int:
         """Versions (and delete markers) under a prefix; 0 proves nothing is left."""

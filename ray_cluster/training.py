@@ -204,7 +204,7 @@ def train_identity(
     if not images:
         raise ValueError("train_identity needs at least one image")
     if recipe.prior_preservation and not class_images:
-        raise ValueError("prior_preservation needs class_images (see generate_class_images)")
+        raise ValueError("prior_preservation needs class_images (ray_cluster.prior makes them)")
     unet, device = pipe.unet, pipe.unet.device
     scheduler = _training_scheduler(pipe)
     instance = encode_latents(pipe, images_to_tensor(images, recipe.resolution))
@@ -296,29 +296,3 @@ def _step_loss(
             prior_loss = denoising_loss(pipe, scheduler, latents, prior_cond, noise, steps)
             loss = loss + recipe.prior_loss_weight * prior_loss
     return loss
-
-
-@torch.no_grad()
-def generate_class_images(
-    pipe: Any,
-    class_prompt: str,
-    count: int,
-    resolution: int,
-    seed: int = 0,
-    inference_steps: int = 25,
-    batch_size: int = 4,
-) -> list[Image.Image]:
-    """Class images for prior preservation, from the frozen base model (cache them per class)."""
-    images: list[Image.Image] = []
-    for start in range(0, count, batch_size):
-        n = min(batch_size, count - start)
-        generators = [torch.Generator().manual_seed(seed + start + i) for i in range(n)]
-        out = pipe(
-            prompt=[class_prompt] * n,
-            generator=generators,
-            num_inference_steps=inference_steps,
-            height=resolution,
-            width=resolution,
-        )
-        images.extend(out.images)
-    return images

@@ -12,10 +12,10 @@ from typing import Any
 from ray_cluster.generation import render_headshots
 from ray_cluster.jobs import GenerateJob, GenerateResult, StorageSpec, TrainJob, TrainResult
 from ray_cluster.models import load_pipeline
+from ray_cluster.prior import generate_class_images
 from ray_cluster.training import (
     CLASS_IMAGES,
     ProgressCallback,
-    generate_class_images,
     train_identity,
 )
 

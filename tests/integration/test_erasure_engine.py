@@ -9,7 +9,8 @@ from sqlalchemy import select
 from headpix import retention
 from headpix.inventory import COLUMNS
 from headpix.privacy import requests
-from headpix.privacy.erasure import ResidueFound, run_erasure
+from headpix.privacy.erasure import run_erasure
+from headpix.privacy.erasure_phases import ResidueFound
 from headpix.privacy.erasure_scope import ROW_ACTIONS, delete_rows, parse_scope
 from headpix.privacy.requests import RequestType
 from headpix.services import Services

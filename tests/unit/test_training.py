@@ -138,7 +138,7 @@ def test_lora_is_unloaded_after_a_failed_render(
 
 
 def test_prior_preservation_trains(sd_pipe: Any) -> None:
-    from ray_cluster.training import generate_class_images
+    from ray_cluster.prior import generate_class_images
 
     class_images = generate_class_images(sd_pipe, CLASS, count=2, resolution=64, inference_steps=2)
     recipe = TrainRecipe(steps=3, rank=4, resolution=64, prior_preservation=True)

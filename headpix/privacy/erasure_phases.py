@@ -1,0 +1,175 @@
+"""The later phases of an erasure (verify, sign, notify) and the record of each phase done.
+
+Verification is bounded (key, rows, objects, fence) and mandatory: a failure moves the request
+to ``needs_attention`` and back before ``delete_rows``, so the next attempt deletes and
+verifies again. Only a verification that ran and passed is ever signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from headpix.errors import HeadpixError
+from headpix.mail import dispatch_one, enqueue
+from headpix.privacy import receipts
+from headpix.privacy.audit import record
+from headpix.privacy.erasure_scope import Scope, object_prefixes, rows_left
+from headpix.privacy.requests import R, load_request, move
+from headpix.privacy.verify import rows_referring
+from headpix.services import Services
+from headpix.storage import Keys
+from schemas.privacy import DeletionReceipt
+
+PHASES = ("fence", "stop", "delete_rows", "delete_objects", "shred", "verify", "sign", "notify")
+STOP_WAIT_SECONDS = 60.0
+RECEIPT_COVERS = (
+    "The customer's data key was destroyed, so every copy of their sealed objects and sealed "
+    "database values, backups included, is unreadable; no database row carries their id; no "
+    "object version or delete marker is left under their storage prefix; no write was let "
+    "through the erasure's fence. Raw stores are audited for residue by the retention sweep."
+)
+
+
+class ResidueFound(HeadpixError):
+    code = "residue_found"
+
+
+@dataclass
+class Work:
+    request_id: str
+    customer_id: str
+    scope: Scope
+    phase: str | None
+    reply_to: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    shoot_ids: list[str] = field(default_factory=list)
+
+    def after(self, phase: str) -> bool:
+        """Whether ``phase`` still has to run (it comes after the last phase done)."""
+        done = PHASES.index(self.phase) if self.phase in PHASES else -1
+        return PHASES.index(phase) > done
+
+
+def done(services: Services, work: Work, phase: str, **details: Any) -> None:
+    """Persist a finished phase with the counts so far: the point a retry resumes from."""
+    with services.db.session() as session:
+        request = load_request(session, work.request_id)
+        request.phase = phase
+        request.outcome = {**(request.outcome or {}), "deleted": dict(work.counts), **details}
+        record(session, actor="system", action=f"erasure.{phase}", request_id=work.request_id)
+    work.phase = phase
+
+
+def verify(services: Services, work: Work, now: datetime) -> list[str]:
+    """Bounded checks; on failure the request waits for operators and goes back to delete."""
+    problems: list[str] = []
+    with services.db.session() as session:
+        if work.scope.everything:
+            problems += [f"row:{name}" for name in rows_referring(services, work.customer_id, skip=set())]
+        else:
+            problems += [f"row:{name}" for name in rows_left(session, work.customer_id, work.scope)]
+    shoot_ids = [work.scope.shoot_id] if work.scope.kind == "shoot" and work.scope.shoot_id else []
+    prefixes = (
+        [Keys.customer(work.customer_id)]
+        if work.scope.everything
+        else object_prefixes(
+            work.customer_id, shoot_ids or object_shoot_ids(services, work.customer_id), work.scope, set()
+        )
+    )
+    versions = sum(services.raw_store.version_count(prefix) for prefix in prefixes)
+    if versions:
+        problems.append(f"object_versions:{versions}")
+    if work.scope.everything and services.keys.has_key(work.customer_id):
+        problems.append("data_key")
+    checked = (
+        ["data key", "rows", "object versions", "fence"]
+        if work.scope.everything
+        else ["rows", "object versions"]
+    )
+    if problems:
+        with services.db.session() as session:
+            request = load_request(session, work.request_id)
+            request.phase = "stop"  # a retry deletes again, then verifies again: no phase skipped
+            request.outcome = {**(request.outcome or {}), "attention": problems}
+            move(session, request, R.needs_attention, actor="system", found=len(problems))
+            record(
+                session,
+                actor="system",
+                action="erasure.residue",
+                request_id=work.request_id,
+                details={"found": problems},
+            )
+        raise ResidueFound(f"erasure {work.request_id}: verification failed ({', '.join(problems)})")
+    return checked
+
+
+def sign(services: Services, work: Work, now: datetime) -> None:
+    with services.db.session() as session:
+        request = load_request(session, work.request_id)
+        body = {
+            "request_id": work.request_id,
+            "subject": request.subject_ref,
+            "scope": work.scope.text or "all personal data",
+            "stores": ["database", "object storage (all versions)", "key store", "outbox"],
+            "deleted": dict(work.counts),
+            "verification": {
+                "clean": True,
+                "checked": list((request.outcome or {}).get("checked", [])),
+                "at": now.isoformat(),
+                "covers": RECEIPT_COVERS if work.scope.everything else "the rows and objects of the scope",
+            },
+            "completed_at": now.isoformat(),
+        }
+        if (
+            session.scalar(select(DeletionReceipt).where(DeletionReceipt.request_id == work.request_id))
+            is None
+        ):
+            signed = receipts.sign(services.settings, body)
+            session.add(
+                DeletionReceipt(request_id=work.request_id, subject_ref=request.subject_ref, receipt=signed)
+            )
+        request.completed_at = now
+        request.erasure_subject = None
+        request.phase = "sign"
+        request.outcome = {
+            "deleted": dict(work.counts),
+            "needle_hashes": (request.outcome or {}).get("needle_hashes", {}),
+        }
+        move(session, request, R.completed, actor="system", deleted=sum(work.counts.values()))
+    if work.scope.everything:
+        services.fences.lower(work.customer_id)
+
+
+def notify(services: Services, work: Work) -> None:
+    """The final notice; the address goes once the notice is handed to the mail provider."""
+    with services.db.session() as session:
+        request = load_request(session, work.request_id)
+        reply_to = request.reply_to or work.reply_to
+        if reply_to:
+            row = enqueue(
+                session,
+                dedup_key=f"erased:{work.request_id}",
+                kind="erasure_done",
+                customer_id=None,
+                to=reply_to,
+                subject="Your data has been deleted",
+                body=(
+                    "Hello,\n\nAs you asked, we have deleted the personal data we held about you"
+                    + ("" if work.scope.everything else f" ({work.scope.text})")
+                    + f".\nRequest {work.request_id}; receipt kept without any personal data.\n— Headpix"
+                ),
+            )
+            dispatch_one(session, row, services)
+            session.delete(row)  # handed to the mail provider: our copy of address and text goes
+        request.reply_to = None
+        request.phase = "notify"
+
+
+def object_shoot_ids(services: Services, customer_id: str) -> list[str]:
+    """Shoots known by their storage prefix (their rows may be gone on a resumed erasure)."""
+    base = Keys.customer(customer_id) + "shoots/"
+    return sorted({key[len(base) :].split("/", 1)[0] for key in services.raw_store.list(base)})
