@@ -155,3 +155,22 @@ def test_every_table_the_inventory_declares_is_handled_by_the_erasure():
     for table, action in ROW_ACTIONS.items():
         declared = {item.erasure for item in COLUMNS[table].values()}
         assert declared <= expected[action] | ({"keep"} if action == "unlink" else set()), (table, declared)
+
+
+def test_a_restriction_placed_during_training_keeps_the_originals(make_services):
+    """Restriction means keep, don't process: the purge beside generation must not run."""
+    from headpix import stages
+    from headpix.privacy.restriction import is_restricted
+
+    services = make_services()
+    customer_id, shoot_id = customer_with_objects(services, "zq.restricted@example.com")
+    services.use_launcher(RecordingLauncher())
+    view = requests.submit(services, RequestType.restriction, "zq.restricted@example.com")
+    requests.confirm(services, view.request_id, token_for(services, view.request_id))
+    with services.db.session() as session:
+        assert is_restricted(session, customer_id)
+    originals = Keys.shoot(customer_id, shoot_id) + "originals/"
+    before = services.raw_store.version_count(originals)
+    assert before > 0
+    assert stages.purge_after_training(services, shoot_id) == 0
+    assert services.raw_store.version_count(originals) == before
