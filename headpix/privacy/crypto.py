@@ -13,7 +13,6 @@ import builtins
 import hashlib
 import hmac
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +23,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete
 
 from headpix.db import Database
+from headpix.key_location import prepare_key_dir, read_or_create_master_key
+from headpix.migrate_lock import create_all_locked
 from headpix.settings import Settings, SettingsError
 from headpix.storage import ObjectStore, StorageError, describe
 from schemas.privacy import CustomerDataKey, KeysBase
@@ -57,17 +58,9 @@ def customer_of(storage_key: str) -> str | None:
 
 
 def load_master_key(settings: Settings) -> bytes:
-    """The master key from settings; the embedded default generates one in the key folder."""
-    text = settings.master_key.get_secret_value()
-    if not text:
-        path = settings.master_key_file
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
-            tmp.chmod(0o600)
-            tmp.replace(path)
-        text = path.read_text().strip()
+    """The master key from settings; the embedded default generates one in the key folder
+    (outside the state dir, see headpix.key_location)."""
+    text = settings.master_key.get_secret_value() or read_or_create_master_key(settings)
     try:
         key = base64.b64decode(text, validate=True)
     except ValueError:
@@ -88,8 +81,10 @@ class KeyRing:
         master = load_master_key(settings)
         self._wrap = AESGCM(_derive(master, b"headpix data-key wrap"))
         self._pseudonym = _derive(master, b"headpix pseudonym")
+        if not settings.keys_database_url:
+            prepare_key_dir(settings)
         self.db = Database(settings.resolved_keys_database_url)
-        KeysBase.metadata.create_all(self.db.engine)
+        create_all_locked(KeysBase.metadata, engine=self.db.engine)
 
     @property
     def pseudonym_secret(self) -> bytes:
