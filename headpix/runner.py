@@ -79,6 +79,9 @@ def run_flow(services: Services, shoot_id: str) -> None:
     """Run the photoshoot flow in this process (Prefect ephemeral API or PREFECT_API_URL)."""
     configure_runtime_environment(services.settings)
     from flows.photoshoot import photoshoot
+    from headpix.prefect_local import start_local_api
+
+    start_local_api()  # processes starting together must not race Prefect's own migrations
     from headpix.services import use_services
 
     use_services(services)
