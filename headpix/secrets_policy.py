@@ -1,6 +1,6 @@
 """What production refuses: placeholder or malformed secrets, and a key store beside the data.
 
-The placeholder list lives here and only here; docs/deployment-secrets.md documents it.
+The placeholder list lives here and only here; docs/production-settings.md documents it.
 Each function returns a problem text naming the setting and what to do, or None.
 """
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import string
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +120,9 @@ def test_generated_secrets_are_not_placeholders():
         assert secrets_policy.master_key_problem(base64.b64encode(secrets.token_bytes(32)).decode()) is None
         assert secrets_policy.session_secret_problem(secrets.token_urlsafe(32)) is None
         assert secrets_policy.sendgrid_key_problem(sendgrid_key()) is None
+
+
+def test_the_documented_placeholder_list_is_the_one_in_code():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "production-settings.md").read_text()
+    section = doc.split("## Placeholders", 1)[1].split("##", 1)[0]
+    assert set(re.findall(r"`([^`]+)`", section)) >= set(secrets_policy.PLACEHOLDERS)
