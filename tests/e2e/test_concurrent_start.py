@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from headpix.samples import sample_photos
+from headpix.settings import TINY_MODEL
+from ray_cluster.tiny import ensure_tiny_model
 
 pytestmark = [pytest.mark.e2e]
 
@@ -28,7 +30,16 @@ TINY = {
 }
 
 
-def start_together(tmp_path: Path, extra: dict[str, str]) -> list[tuple[int, str, str]]:
+def share_tiny_model(home: Path, session_dir: Path) -> None:
+    """Build the tiny model once for the session, not four times at once (not what is tested)."""
+    shared = session_dir / "models"
+    ensure_tiny_model(TINY_MODEL, shared)
+    home.mkdir(parents=True)
+    (home / "models").symlink_to(shared, target_is_directory=True)
+
+
+def start_together(tmp_path: Path, session_dir: Path, extra: dict[str, str]) -> list[tuple[int, str, str]]:
+    share_tiny_model(tmp_path / "home", session_dir)
     photos = tmp_path / "photos"
     photos.mkdir()
     for name, data in sample_photos(4):
@@ -61,10 +72,10 @@ def assert_all_delivered(results: list[tuple[int, str, str]]) -> None:
         assert json.loads(out.strip().splitlines()[-1])["status"] == "delivered"
 
 
-def test_four_shoots_start_together_on_a_fresh_embedded_home(tmp_path):
-    assert_all_delivered(start_together(tmp_path, {}))
+def test_four_shoots_start_together_on_a_fresh_embedded_home(tmp_path, session_dir):
+    assert_all_delivered(start_together(tmp_path, session_dir, {}))
 
 
 @pytest.mark.postgres
-def test_four_shoots_start_together_on_a_fresh_postgres_database(tmp_path, fresh_postgres_url):
-    assert_all_delivered(start_together(tmp_path, {"HEADPIX_DATABASE_URL": fresh_postgres_url}))
+def test_four_shoots_start_together_on_a_fresh_postgres_database(tmp_path, session_dir, fresh_postgres_url):
+    assert_all_delivered(start_together(tmp_path, session_dir, {"HEADPIX_DATABASE_URL": fresh_postgres_url}))
