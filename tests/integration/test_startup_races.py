@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def _create_keys(url: str) -> None:
     engine.dispose()
 
 
-def run_together(target, url: str) -> list[int]:  # type: ignore[no-untyped-def]
+def run_together(target: Callable[[str], None], url: str) -> list[int]:
     context = multiprocessing.get_context("spawn")  # fresh interpreters, as separate commands are
     workers = [context.Process(target=target, args=(url,)) for _ in range(WORKERS)]
     for worker in workers:
