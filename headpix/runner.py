@@ -80,10 +80,9 @@ def run_flow(services: Services, shoot_id: str) -> None:
     configure_runtime_environment(services.settings)
     from flows.photoshoot import photoshoot
     from headpix.prefect_local import start_local_api
-
-    start_local_api()  # processes starting together must not race Prefect's own migrations
     from headpix.services import use_services
 
+    start_local_api()  # processes starting together must not race Prefect's own migrations
     use_services(services)
     photoshoot(shoot_id, return_state=True)
 
