@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from headpix.db import Database, upgrade
+from headpix.db import Database
 from headpix.launcher import Launcher, LaunchError
 from headpix.mail import EmlFolderProvider, MailProvider, SendGridProvider
+from headpix.migrate_lock import require_schema_at_head, upgrade_locked
 from headpix.privacy.crypto import KeyRing, sealed_store_for_customers
 from headpix.sealing import Fences
 from headpix.settings import Settings, get_settings
@@ -109,11 +110,16 @@ class Services:
             self._launcher = DeploymentLauncher(self.settings.prefect_api_url)
         return self._launcher
 
-    def migrate(self) -> None:
-        """Bring the schema to head, once per process: starting a shoot must not re-run Alembic."""
+    def migrate(self, *, deploy: bool = False) -> None:
+        """Bring the schema to head once per process, under a lock (processes may start together).
+        In production only `headpix db upgrade` (deploy=True) migrates; start-up checks head."""
         with self._lock:
             if not self._migrated:
-                upgrade(self.settings.resolved_database_url)
+                url = self.settings.resolved_database_url
+                if self.settings.environment == "production" and not deploy:
+                    require_schema_at_head(url)
+                else:
+                    upgrade_locked(url)
                 self._migrated = True
 
 

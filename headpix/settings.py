@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from headpix import secrets_policy
 
 TINY_MODEL = "tiny-sd"
 TINY_XL_MODEL = "tiny-sdxl"
@@ -22,6 +26,10 @@ class Settings(BaseSettings):
     """Headpix configuration. Embedded defaults need no set-up; production is configuration only."""
 
     model_config = SettingsConfigDict(env_prefix="HEADPIX_", extra="ignore", validate_default=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", description="production refuses placeholder secrets (check_production)."
+    )
 
     home: Path = Field(default=Path(".headpix"), description="State dir for the embedded default.")
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite under home.")
@@ -50,7 +58,8 @@ class Settings(BaseSettings):
 
     base_model: str = Field(default=TINY_MODEL, description="Hub id, local folder, or tiny-sd / tiny-sdxl.")
     offline: bool = True
-    styles: list[str] = Field(default_factory=lambda: ["corporate", "studio"])
+    # NoDecode: "corporate,studio" in the environment reaches _split_styles instead of json.loads.
+    styles: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["corporate", "studio"])
     images_per_style: int = Field(default=4, ge=1, le=64)
     train_steps: int = Field(default=0, ge=0, le=20000, description="0: scaled by photo count.")
     train_resolution: int = Field(default=512, ge=64, le=2048)
@@ -82,11 +91,14 @@ class Settings(BaseSettings):
     # database so that backups of the main one never hold keys (its backups: 14 days at most).
     master_key: SecretStr = Field(default=SecretStr(""), description="base64 32 bytes")
     keys_database_url: str = ""
+    key_dir: Path | None = Field(
+        default=None, description="embedded master key and key store; default per user, outside home"
+    )
+    session_secret: SecretStr = Field(
+        default=SecretStr(""), description="keys web sessions, CSRF tokens and rate-limit hashes"
+    )
     receipt_signing_key_file: str = Field(
         default="", description="Ed25519 PEM; embedded default: made in the key dir on first use"
-    )
-    key_dir: str = Field(
-        default="", description="embedded keys, outside the state dir; default ~/.local/share/headpix/keys/…"
     )
     request_token_hours: int = Field(default=48, ge=1, le=720)
     erasure_days: int = Field(default=14, ge=1, le=14, description="policy: at most 14")
@@ -103,7 +115,12 @@ class Settings(BaseSettings):
     @field_validator("styles", mode="before")
     @classmethod
     def _split_styles(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("a JSON list or a comma-separated list of style names") from None
+        if isinstance(value, str):
             return [s.strip() for s in value.split(",") if s.strip()]
         return value
 
@@ -155,32 +172,58 @@ class Settings(BaseSettings):
         return options
 
     @property
+    def resolved_key_dir(self) -> Path:
+        """Embedded default only: the generated master key and the key store, outside the state
+        dir so that a backup of the data never holds them. One folder per state dir (by the hash
+        of its resolved path) under $XDG_DATA_HOME/headpix/keys, or HEADPIX_KEY_DIR."""
+        if self.key_dir is not None:
+            return self.key_dir.expanduser().resolve()
+        data_home = environment_flag("XDG_DATA_HOME") or ""
+        base = Path(data_home) if Path(data_home).is_absolute() else Path.home() / ".local" / "share"
+        digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:16]
+        return base / "headpix" / "keys" / digest
+
+    @property
+    def legacy_key_dir(self) -> Path:
+        """Where earlier versions kept the embedded keys (inside the state dir); moved on start."""
+        return self.state_dir / "keys"
+
+    @property
     def resolved_keys_database_url(self) -> str:
-        return self.keys_database_url or f"sqlite:///{self.state_dir / 'keys' / 'keys.db'}"
+        return self.keys_database_url or f"sqlite:///{self.resolved_key_dir / 'keys.db'}"
 
     @property
     def master_key_file(self) -> Path:
         """Embedded default only: a generated master key beside the key store, never in backups
         of the main database. Production sets HEADPIX_MASTER_KEY from a secret manager."""
-        return self.state_dir / "keys" / "master.key"
+        return self.resolved_key_dir / "master.key"
 
-    @property
-    def embedded_key_dir(self) -> Path:
-        """Where the embedded default keeps its keys: outside the state dir that a backup of the
-        data copies, one folder per state dir (named by a hash of its path, not the path)."""
-        if self.key_dir:
-            return Path(self.key_dir).expanduser().resolve()
-        import hashlib
+    def production_problems(self) -> list[str]:
+        """Every reason production start-up refuses these settings (empty outside production)."""
+        if self.environment != "production":
+            return []
+        problems = [
+            secrets_policy.master_key_problem(self.master_key.get_secret_value()),
+            secrets_policy.session_secret_problem(self.session_secret.get_secret_value()),
+            secrets_policy.key_store_problem(self.keys_database_url, self.resolved_database_url),
+            secrets_policy.receipt_key_problem(self.receipt_signing_key_file),
+        ]
+        if self.mail_backend == "sendgrid":
+            problems.append(secrets_policy.sendgrid_key_problem(self.sendgrid_api_key.get_secret_value()))
+        return [problem for problem in problems if problem]
 
-        tag = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:16]
-        return Path.home() / ".local" / "share" / "headpix" / "keys" / tag
+    def check_production(self) -> None:
+        """Refuse start-up in production on placeholder secrets or a key store beside the data."""
+        problems = self.production_problems()
+        if problems:
+            raise SettingsError("refusing to start in production: " + "; ".join(problems))
 
     @property
     def receipt_key_path(self) -> Path:
         """The receipt-signing key: the configured file, else the embedded key dir's."""
         if self.receipt_signing_key_file:
             return Path(self.receipt_signing_key_file).expanduser()
-        return self.embedded_key_dir / "receipt-signing-key.pem"
+        return self.resolved_key_dir / "receipt-signing-key.pem"
 
     @property
     def mail_folder(self) -> Path:
@@ -207,9 +250,11 @@ def _describe(error: ValidationError) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment; raise SettingsError naming the bad setting."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+    settings.check_production()
+    return settings
 
 
 @lru_cache(maxsize=1)

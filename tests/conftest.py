@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Before anything imports Prefect or Ray: our own state, no telemetry, loopback only.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="headpix-tests-"))
 os.environ["PREFECT_HOME"] = str(_SESSION_DIR / "prefect")
+# The embedded key folder (outside each state dir) then lives in the session dir, not ~/.local.
+os.environ["XDG_DATA_HOME"] = str(_SESSION_DIR / "xdg-data")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
 os.environ.pop("PREFECT_API_URL", None)

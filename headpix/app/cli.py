@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 
 from headpix.errors import HeadpixError
+from headpix.internal_error import report_internal_error
+from headpix.services import get_services
 from headpix.settings import SettingsError, get_settings
 
 COMMAND_MODULES = (
@@ -26,6 +28,9 @@ COMMAND_MODULES = (
     "consent",
     "compliance",
 )
+
+# Commands that run before, or without, the database: production's schema check skips them.
+NEEDS_NO_SCHEMA = frozenset({"db", "keys", "photos"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     as_json = bool(getattr(args, "json", False))
     try:
-        get_settings()
+        settings = get_settings()  # in production this refuses placeholder secrets
+        if settings.environment == "production" and args.command not in NEEDS_NO_SCHEMA:
+            get_services().migrate()  # production: checks the schema is at head, never migrates
         return int(args.handler(args))
     except (HeadpixError, SettingsError) as error:
         code = getattr(error, "code", "invalid_settings")
@@ -67,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": code, "message": message}))
         print(f"headpix: {message}", file=sys.stderr)
         return int(exit_code)
+    except Exception as error:
+        return report_internal_error(error, as_json=as_json)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ class InProcessLauncher:
 
     def _enter(self) -> None:
         configure_runtime_environment(self.services.settings)
+        from headpix.prefect_local import start_local_api
+
+        start_local_api()  # processes starting together must not race Prefect's own migrations
         use_services(self.services)
 
     def start_shoot(self, shoot_id: str, *, attempt: int = 0) -> None:

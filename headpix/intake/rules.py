@@ -42,6 +42,13 @@ PHOTO_REASONS = frozenset(
 SET_REASONS = frozenset({TOO_FEW_PHOTOS, TOO_MANY_PHOTOS})
 
 
+# The memory one photo may take while it is checked (documented in docs/intake.md): the decoded
+# pixels and every working copy (RGBA, sRGB conversion, NumPy arrays, grey) at most this many
+# bytes per pixel of HEADPIX_MAX_MEGAPIXELS, plus the file's own bytes and a fixed allowance.
+MEMORY_BYTES_PER_PIXEL = 16
+MEMORY_FIXED_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class IntakeRules:
     """Thresholds of the validate stage; defaults match the settings' defaults."""
@@ -59,6 +66,11 @@ class IntakeRules:
     crop_margin: float = 2.4
     detect_side: int = 640
     reduced_jpeg_decode: bool = True
+
+    @property
+    def memory_budget_bytes(self) -> int:
+        """Peak memory the intake may use for one photo (the fuzz target fails beyond it)."""
+        return MEMORY_BYTES_PER_PIXEL * self.max_pixels + self.max_file_bytes + MEMORY_FIXED_BYTES
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakeRules:

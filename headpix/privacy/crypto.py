@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import os
-import secrets
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -20,6 +19,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete
 
 from headpix.db import Database
+from headpix.key_location import prepare_key_dir, read_or_create_master_key
+from headpix.migrate_lock import create_all_locked
 from headpix.sealing import NONCE, Fences, KeyDestroyed, SealedStore, customer_of
 from headpix.settings import Settings, SettingsError
 from headpix.storage import ObjectStore
@@ -27,17 +28,9 @@ from schemas.privacy import CustomerDataKey, KeysBase
 
 
 def load_master_key(settings: Settings) -> bytes:
-    """The master key from settings; the embedded default generates one in the key folder."""
-    text = settings.master_key.get_secret_value()
-    if not text:
-        path = settings.master_key_file
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
-            tmp.chmod(0o600)
-            tmp.replace(path)
-        text = path.read_text().strip()
+    """The master key from settings; the embedded default generates one in the key folder
+    (outside the state dir, see headpix.key_location)."""
+    text = settings.master_key.get_secret_value() or read_or_create_master_key(settings)
     try:
         key = base64.b64decode(text, validate=True)
     except ValueError:
@@ -59,8 +52,10 @@ class KeyRing:
         self._wrap = AESGCM(_derive(master, b"headpix data-key wrap"))
         self._pseudonym = _derive(master, b"headpix pseudonym")
         self._fence = _derive(master, b"headpix erasure fence")
+        if not settings.keys_database_url:
+            prepare_key_dir(settings)
         self.db = Database(settings.resolved_keys_database_url)
-        KeysBase.metadata.create_all(self.db.engine)
+        create_all_locked(KeysBase.metadata, engine=self.db.engine)
 
     @property
     def fence_secret(self) -> bytes:

@@ -44,16 +44,6 @@ def init_key(path: Path) -> Path:
     return path
 
 
-def check_configured(settings: Settings) -> None:
-    """Production start-up: the signing key must be configured and readable, before any request."""
-    if not settings.receipt_signing_key_file:
-        raise ReceiptKeyMissing(
-            "HEADPIX_RECEIPT_SIGNING_KEY_FILE is not set: production signs deletion receipts with a "
-            "key kept in a secret manager; make one with `headpix keys init --out PATH`"
-        )
-    load_private_key(settings)
-
-
 def load_private_key(settings: Settings) -> Ed25519PrivateKey:
     path = settings.receipt_key_path
     if not settings.receipt_signing_key_file and not path.exists():

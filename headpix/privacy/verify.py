@@ -196,6 +196,8 @@ def scan_roots(services: Services) -> list[tuple[Path, bool]]:
     """State dir (minus the .eml folder, which stands for the mail provider), Prefect's home,
     Ray's temp folders and our temp folders."""
     roots: list[tuple[Path, bool]] = [(services.settings.state_dir, True)]
+    if services.settings.resolved_key_dir.is_dir():  # the embedded key store lives outside the state dir
+        roots.append((services.settings.resolved_key_dir, True))
     prefect_home = os.environ.get("PREFECT_HOME")
     if prefect_home:
         roots.append((Path(prefect_home), True))

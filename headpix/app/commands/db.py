@@ -16,6 +16,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def upgrade(args: argparse.Namespace) -> int:
     svc = services()
-    svc.migrate()
+    svc.migrate(deploy=True)
     print(f"database at revision head ({svc.db.engine.url.render_as_string(hide_password=True)})")
     return 0
