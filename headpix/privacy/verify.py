@@ -1,9 +1,9 @@
 """Residue verification: proof that nothing of an erased customer is left in our stores.
 
-Inside the erasure flow the identifiers (name, email, customer id, preference values, photo
-hashes) are known in plaintext and searched for as bytes. Afterwards only keyed hashes of
-them remain (in the request's outcome), so `headpix privacy verify` searches tokens by hash:
-exact values in every text and JSON column, and word-like tokens in raw files.
+An erasure verifies what it can prove cheaply (key, rows, objects). Keyed hashes of the unique
+identifiers (id, address, photo hashes) are kept in the request's outcome, so `headpix privacy
+verify` and the sweep's residue audit search tokens by hash: exact values in every text and
+JSON column, and word-like tokens in raw files.
 """
 
 from __future__ import annotations
@@ -32,28 +32,6 @@ MAX_FILE = 512 * 1024 * 1024
 class Needles(Protocol):
     def found_in_text(self, text: str) -> bool: ...
     def found_in_bytes(self, data: bytes) -> bool: ...
-
-
-@dataclass
-class PlainNeedles:
-    """The identifiers themselves, held in memory during the erasure only."""
-
-    values: list[str]
-
-    def __post_init__(self) -> None:
-        self.values = [v for v in dict.fromkeys(self.values) if len(v) >= 4]
-        self._bytes = [v.encode() for v in self.values] + [v.lower().encode() for v in self.values]
-        # In a column an identifier stands whole: "ada@x.com" inside "lada@x.com" is not it.
-        self._whole = [
-            re.compile(rf"(?<![A-Za-z0-9._%+\-]){re.escape(v)}(?![A-Za-z0-9._%+\-])", re.I)
-            for v in self.values
-        ]
-
-    def found_in_text(self, text: str) -> bool:
-        return any(pattern.search(text) for pattern in self._whole)
-
-    def found_in_bytes(self, data: bytes) -> bool:
-        return any(v in data for v in self._bytes)
 
 
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -152,26 +130,13 @@ def rows_referring(services: Services, customer_id: str, skip: set[str]) -> list
     return found
 
 
-def _owner_columns(table: Any) -> list[Any]:
-    """Columns that attribute a row to a customer (directly or through a shoot)."""
-    names = ["id"] if table.name == "customers" else ["customer_id", "shoot_id"]
-    return [table.c[n] for n in names if n in table.c]
-
-
-def scan_columns(services: Services, needles: Needles, *, unattributed_only: bool = False) -> list[str]:
-    """Search every text and JSON column. With ``unattributed_only``, rows that belong to a
-    customer are passed over: for weak identifiers (a name, a preference value) that other
-    customers may share, while the erased customer's own rows are proven gone by id."""
+def scan_columns(services: Services, needles: Needles) -> list[str]:
+    """Search every text and JSON column for unique identifiers (names and preference values,
+    which other customers may share, are never searched: they would accuse the innocent)."""
     found = []
     with services.db.session() as session:
         for table, column in _text_columns():
             query = select(column).where(column.is_not(None))
-            if unattributed_only:
-                owners = _owner_columns(table)
-                if table.name == "customers":
-                    continue
-                for owner in owners:
-                    query = query.where(owner.is_(None))
             for (value,) in session.execute(query):
                 text = value if isinstance(value, str) else repr(value)
                 if needles.found_in_text(text):
@@ -228,26 +193,6 @@ def scan_files(services: Services, needles: Needles) -> list[str]:
             except OSError:
                 continue
     return found
-
-
-def verify_customer_gone(services: Services, customer_id: str, needles: Needles, weak: Needles) -> Residue:
-    """Full check during the erasure: unique identifiers (``needles``: id, email, photo hashes)
-    everywhere, raw files included; shared ones (``weak``: name, preference values) in rows
-    that belong to no other customer."""
-    residue = Residue()
-    residue.rows = rows_referring(services, customer_id, skip=set())
-    residue.checked.append("rows")
-    residue.objects = services.raw_store.version_count(Keys.customer(customer_id))
-    residue.checked.append("object versions")
-    residue.data_key = services.keys.has_key(customer_id)
-    residue.checked.append("data key")
-    residue.plaintext = (
-        scan_columns(services, needles)
-        + scan_columns(services, weak, unattributed_only=True)
-        + scan_files(services, needles)
-    )
-    residue.checked += ["text and JSON columns", "raw database files", "Prefect home", "state and temp"]
-    return residue
 
 
 def _ids_matching(values: Iterable[str], subject_ref: str, services: Services) -> set[str]:
