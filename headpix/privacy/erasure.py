@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from headpix import personal
 from headpix.errors import HeadpixError
-from headpix.mail import dispatch_one, enqueue
 from headpix.privacy import receipts
 from headpix.privacy.audit import record
+from headpix.privacy.crypto import KeyRing
+from headpix.privacy.request_mail import send_request_notice
 from headpix.privacy.requests import R, RequestType, handles, load_request, move
 from headpix.privacy.verify import HashedNeedles, PlainNeedles, token_hashes, verify_customer_gone
 from headpix.services import Services
@@ -63,14 +65,15 @@ def _held(session: Session, customer_id: str, now: datetime) -> set[str]:
     return held_categories(active_holds(session, customer_id, now))
 
 
-def shared_identifiers(customer: Customer) -> list[str]:
+def shared_identifiers(keys: KeyRing, customer: Customer) -> list[str]:
     """Name and preference values: personal, but other customers may have the same ones."""
-    return [customer.name] + [str(v) for v in (customer.preferences or {}).values() if isinstance(v, str)]
+    preferences = personal.preferences_of(keys, customer)
+    return [personal.name_of(keys, customer)] + [str(v) for v in preferences.values() if isinstance(v, str)]
 
 
-def identifiers(session: Session, customer: Customer) -> list[str]:
+def identifiers(session: Session, keys: KeyRing, customer: Customer) -> list[str]:
     """Unique identifiers that must not survive anywhere: id, email and photo hashes."""
-    values = [customer.id, customer.email]
+    values = [customer.id, personal.email_of(keys, customer)]
     values += list(
         session.scalars(
             select(OriginalPhoto.sha256).join(Photoshoot).where(Photoshoot.customer_id == customer.id)
@@ -114,7 +117,7 @@ def delete_rows(session: Session, customer_id: str, held: set[str]) -> dict[str,
             session,
             update(PrivacyRequest)
             .where(PrivacyRequest.customer_id == customer_id)
-            .values(customer_id=None, changes=None, reply_to=None, token_hash=None),
+            .values(customer_id=None, changes_sealed=None, reply_to_sealed=None, token_hash=None),
         )
         counts["customers"] = _count(session, delete(Customer).where(Customer.id == customer_id))
     return counts
@@ -206,10 +209,10 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
             )
         customer_id = customer.id
         # The address for the final notice is held in memory only from here on.
-        reply_to = request.reply_to or customer.email
-        request.reply_to = None
-        needles = identifiers(session, customer)
-        weak = shared_identifiers(customer)
+        reply_to = personal.reply_to_of(services.keys, request) or personal.email_of(services.keys, customer)
+        request.reply_to_sealed = None
+        needles = identifiers(session, services.keys, customer)
+        weak = shared_identifiers(services.keys, customer)
         request.outcome = {
             **(request.outcome or {}),
             "needle_hashes": token_hashes(services.keys.pseudonym_secret, needles),
@@ -225,7 +228,8 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
         counts["shoots_cancelled"] = cancelled
         request = load_request(session, request_id)
         if held:
-            request.reply_to = reply_to  # kept for the final notice once the hold is released
+            # kept (sealed) for the final notice once the hold is released
+            personal.set_reply_to(services.keys, request, reply_to)
             request.outcome = {**request.outcome, "partial": counts, "held": sorted(held)}
             request.on_hold_since = now
             move(session, request, R.on_hold, actor="system", held=sorted(held))
@@ -291,22 +295,20 @@ def _complete(
         request.completed_at = now
         request.outcome = {"deleted": totals, "needle_hashes": request.outcome.get("needle_hashes", {})}
         move(session, request, R.completed, actor="system", deleted=sum(totals.values()))
-        if reply_to:
-            row = enqueue(
-                session,
-                dedup_key=f"erased:{request_id}",
-                kind="erasure_done",
-                customer_id=None,
-                to=reply_to,
-                subject="Your data has been deleted",
-                body=(
-                    "Hello,\n\nAs you asked, we have deleted the personal data we held about you.\n"
-                    f"Request {request_id}; receipt kept without any personal data.\n— Headpix"
-                ),
-            )
-            dispatch_one(session, row, services)
-            # Handed to the mail provider: our copy of the address and text goes now.
-            session.delete(row)
+    if reply_to:
+        # Sealed under the request's own key; row and key go once the provider has it.
+        send_request_notice(
+            services,
+            request_id=request_id,
+            dedup_key=f"erased:{request_id}",
+            kind="erasure_done",
+            to=reply_to,
+            subject="Your data has been deleted",
+            body=(
+                "Hello,\n\nAs you asked, we have deleted the personal data we held about you.\n"
+                f"Request {request_id}; receipt kept without any personal data.\n— Headpix"
+            ),
+        )
     scrub_database_files(services)
     log.info("erasure %s completed", request_id)
     return R.completed.value

@@ -17,7 +17,10 @@ def test_erasure_without_a_signing_key_deletes_nothing(make_services):
     services = make_services(receipt_signing_key_file="")
     with services.db.session() as session:
         register_customer(
-            session, CustomerSignup(name="N", email="n@example.com", gender=Gender.woman), channel="cli"
+            session,
+            services.keys,
+            CustomerSignup(name="N", email="n@example.com", gender=Gender.woman),
+            channel="cli",
         )
     submitted = requests.submit(services, RequestType.erasure, "n@example.com")
     with services.db.session() as session:  # as if confirmed: the token path is tested elsewhere
