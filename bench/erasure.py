@@ -76,7 +76,7 @@ def seed_customer(services, index: int) -> str:  # type: ignore[no-untyped-def]
             headshot = Headshot(
                 shoot_id=shoot.id, ordinal=i, style="corporate", seed=i, key=key, rendered_at=now
             )
-            personal.seal_prompts(keys, customer.id, headshot, "p", "")
+            personal.seal_prompts(keys, customer.id, headshot, prompt="p", negative="")
             session.add(headshot)
             services.store.put(key, os.urandom(48 * 1024))
         enqueue(

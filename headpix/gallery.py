@@ -15,10 +15,6 @@ from headpix.storage import ObjectStore
 from schemas.models import Photoshoot
 
 
-def hash_token(token: str) -> str:
-    return links.hash_token(token)
-
-
 def style_counts(shoot: Photoshoot) -> dict[str, int]:
     return dict(Counter(h.style for h in shoot.headshots if h.rendered_at is not None))
 

@@ -7,6 +7,7 @@ the mail provider: the outbox keeps the kind of link and the id it is for, never
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -45,8 +46,6 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 
 
 def hash_token(token: str) -> str:
-    import hashlib
-
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -282,4 +282,3 @@ def resend(services: Services, message_id: str, *, now: datetime | None = None) 
             )
         row.status, row.next_attempt_at, row.attempts = "pending", None, 0
     return dispatch(services, message_id, now=now)
-

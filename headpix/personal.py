@@ -86,7 +86,7 @@ def filename_of(keys: KeyRing, customer_id: str, photo: OriginalPhoto) -> str:
     return open_value(keys, customer(customer_id), "original_photos.filename", photo.filename_sealed)
 
 
-def seal_prompts(keys: KeyRing, customer_id: str, headshot: Headshot, prompt: str, negative: str) -> None:
+def seal_prompts(keys: KeyRing, customer_id: str, headshot: Headshot, *, prompt: str, negative: str) -> None:
     headshot.prompt_sealed = seal_value(keys, customer(customer_id), "headshots.prompt", prompt)
     headshot.negative_prompt_sealed = seal_value(
         keys, customer(customer_id), "headshots.negative_prompt", negative

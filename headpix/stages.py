@@ -147,7 +147,11 @@ def generate(services: Services, shoot_id: str) -> int:
                     key="",
                 )
                 personal.seal_prompts(
-                    services.keys, shoot.customer_id, headshot, plan.prompt, plan.negative_prompt
+                    services.keys,
+                    shoot.customer_id,
+                    headshot,
+                    prompt=plan.prompt,
+                    negative=plan.negative_prompt,
                 )
                 session.add(headshot)
                 session.flush()

@@ -64,8 +64,8 @@ def test_0005_seals_existing_plaintext_rows(tmp_path, monkeypatch):
         conn.execute(
             sa.text(
                 "INSERT INTO outbox (id, dedup_key, kind, category, customer_id, to_address, subject, body, "
-                "status, attempts, created_at) VALUES ('m1', 'delivery:s1', 'delivery', 'transactional', 'c1', "
-                "'ada@old.example', 'Hi', 'Hello Ada Old', 'pending', 0, :t)"
+                "status, attempts, created_at) VALUES ('m1', 'delivery:s1', 'delivery', 'transactional', "
+                "'c1', 'ada@old.example', 'Hi', 'Hello Ada Old', 'pending', 0, :t)"
             ),
             {"t": now},
         )

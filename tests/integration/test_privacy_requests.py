@@ -130,7 +130,7 @@ def add_delivered_shoot(services, customer_id: str) -> list[bytes]:
                 key=key,
                 rendered_at=utcnow(),
             )
-            personal.seal_prompts(services.keys, customer_id, headshot, "a photo", "")
+            personal.seal_prompts(services.keys, customer_id, headshot, prompt="a photo", negative="")
             session.add(headshot)
     return images
 

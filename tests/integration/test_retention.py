@@ -109,7 +109,7 @@ def add_shoot(
                     key="",
                     rendered_at=now,
                 )
-                personal.seal_prompts(services.keys, customer_id, headshot, "p", "")
+                personal.seal_prompts(services.keys, customer_id, headshot, prompt="p", negative="")
                 session.add(headshot)
                 session.flush()
                 headshot.key = Keys.headshot(customer_id, shoot.id, headshot.id)
