@@ -57,7 +57,7 @@ def new_token() -> str:
 def mint_link(session: Session, settings: Settings, row: OutboxMessage, now: datetime) -> str:
     """Mint the token of the link this message carries and store its hash; return the link."""
     token = new_token()
-    if row.kind == "delivery" and row.ref_id:
+    if row.kind in ("delivery", "gallery_link") and row.ref_id:
         session.add(
             GalleryLink(
                 shoot_id=row.ref_id,

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from headpix import compliance, personal, stages
 from headpix.app.cli import main
 from headpix.app.wiring import install_launcher
+from headpix.links import hash_token
 from headpix.mail import DeliveryUncertain, EmlFolderProvider, OutgoingMail, SendGridProvider
 from headpix.outbox import MAX_ATTEMPTS, SENDING_TIMEOUT, dispatch, dispatch_due, enqueue, flag_stuck
 from headpix.services import Services
-from schemas.models import OutboxMessage, Photoshoot, utcnow
+from schemas.models import GalleryLink, OutboxMessage, Photoshoot, utcnow
 
 MAIL = OutgoingMail("m-1", "studio@headpix.example", "ada@example.com", "Hi", "Body text")
 
@@ -185,3 +186,23 @@ def test_two_deliveries_of_one_shoot_at_once_send_one_mail(make_services, fresh_
         mails = session.scalars(select(OutboxMessage)).all()
         assert len(mails) == rounds and {m.status for m in mails} == {"sent"}
         assert len({m.provider_message_id for m in mails}) == rounds
+
+
+def test_a_lost_gallery_link_is_reissued_by_mail_never_printed(make_services, capsys):
+    services = make_services()
+    customer_id = add_customer(services)
+    with services.db.session() as session:
+        shoot = Photoshoot(customer_id=customer_id, status="delivered", styles=["corporate"])
+        session.add(shoot)
+        session.flush()
+        shoot_id = shoot.id
+    for _ in range(2):
+        assert main(["gallery", "link", shoot_id, "--new"]) == 0
+    printed = capsys.readouterr().out
+    assert "/gallery/" not in printed and "mailed to the customer" in printed
+    mails = sorted(services.settings.mail_folder.glob("*.eml"))
+    tokens = {p.read_text().split("/gallery/", 1)[1].split()[0] for p in mails}
+    assert len(mails) == 2 and len(tokens) == 2
+    with services.db.session() as session:
+        hashes = set(session.scalars(select(GalleryLink.token_hash).where(GalleryLink.shoot_id == shoot_id)))
+    assert hashes == {hash_token(t) for t in tokens}
