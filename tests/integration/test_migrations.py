@@ -28,12 +28,22 @@ def test_migrations_on_postgres(postgres_url):
 
 def test_0005_seals_existing_plaintext_rows(tmp_path, monkeypatch):
     """Rows written before 0005 come out sealed under their customer's key, found by blind index."""
+    _seal_old_rows(f"sqlite:///{tmp_path / 'old.db'}", tmp_path, monkeypatch)
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
+    for plain in (b"ada@old.example", b"Ada Old", b"old-selfie.jpg", b"tweed"):
+        assert plain not in raw, f"{plain!r} left in the SQLite file's free pages"
+
+
+def test_0005_seals_existing_plaintext_rows_on_postgres(fresh_postgres_url, tmp_path, monkeypatch):
+    _seal_old_rows(fresh_postgres_url, tmp_path, monkeypatch)
+
+
+def _seal_old_rows(url, tmp_path, monkeypatch) -> None:
     from headpix import personal
     from headpix.privacy.crypto import KeyRing
     from headpix.sealed_columns import blind_index
     from headpix.settings import get_settings
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0004")
     now = "2026-11-01 00:00:00"
     engine = make_engine(url)
@@ -92,6 +102,3 @@ def test_0005_seals_existing_plaintext_rows(tmp_path, monkeypatch):
         mail = session.get(OutboxMessage, "m1")
         assert mail is not None and b"Ada Old" not in (mail.content_sealed or b"")
     engine.dispose()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
-    for plain in (b"ada@old.example", b"Ada Old", b"old-selfie.jpg", b"tweed"):
-        assert plain not in raw, f"{plain!r} left in the SQLite file's free pages"
