@@ -25,17 +25,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def seed_customer(services, index: int) -> str:  # type: ignore[no-untyped-def]
+    from headpix import personal
+    from headpix.outbox import enqueue
     from headpix.storage import Keys
-    from schemas.models import Customer, Headshot, IdentityModel, OriginalPhoto, OutboxMessage, Photoshoot
+    from schemas.models import Headshot, IdentityModel, OriginalPhoto, Photoshoot
     from schemas.privacy import PrivacyRequest
 
     now = datetime.now(UTC)
+    keys = services.keys
     with services.db.session() as session:
-        customer = Customer(
+        customer = personal.new_customer(
+            keys,
             name=f"Bench Person {index}",
             email=f"bench{index}@example.com",
-            gender="woman",
             preferences={"attire": "grey suit"},
+            gender="woman",
             policy_version="2026-11",
         )
         session.add(customer)
@@ -48,7 +52,7 @@ def seed_customer(services, index: int) -> str:  # type: ignore[no-untyped-def]
                 OriginalPhoto(
                     shoot_id=shoot.id,
                     ordinal=i,
-                    filename=f"IMG_{i}.jpg",
+                    filename_sealed=personal.seal_filename(keys, customer.id, f"IMG_{i}.jpg"),
                     sha256=f"{index:032d}{i:032d}",
                     size_bytes=1,
                     verdict="accepted",
@@ -69,29 +73,22 @@ def seed_customer(services, index: int) -> str:  # type: ignore[no-untyped-def]
         services.store.put(model_key, os.urandom(64 * 1024))  # a second version
         for i in range(8):
             key = Keys.headshot(customer.id, shoot.id, f"h{i}")
-            session.add(
-                Headshot(
-                    shoot_id=shoot.id,
-                    ordinal=i,
-                    style="corporate",
-                    prompt="p",
-                    seed=i,
-                    key=key,
-                    rendered_at=now,
-                )
+            headshot = Headshot(
+                shoot_id=shoot.id, ordinal=i, style="corporate", seed=i, key=key, rendered_at=now
             )
+            personal.seal_prompts(keys, customer.id, headshot, prompt="p", negative="")
+            session.add(headshot)
             services.store.put(key, os.urandom(48 * 1024))
-        session.add(
-            OutboxMessage(
-                dedup_key=f"delivery:{shoot.id}",
-                kind="delivery",
-                customer_id=customer.id,
-                to_address=customer.email,
-                subject="s",
-                body="b",
-                status="sent",
-            )
-        )
+        enqueue(
+            session,
+            keys,
+            dedup_key=f"delivery:{shoot.id}",
+            kind="delivery",
+            customer_id=customer.id,
+            to=f"bench{index}@example.com",
+            subject="s",
+            body="b",
+        ).status = "sent"
         request = PrivacyRequest(
             type="erasure",
             status="confirmed",

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
+from headpix.outbox import SENDING_TIMEOUT
 from headpix.retention import overdue_erasures
 from headpix.services import Services
 from schemas.models import OutboxMessage
@@ -40,6 +41,8 @@ class ComplianceReport:
     holds: list[dict[str, Any]] = field(default_factory=list)
     leftovers: list[dict[str, Any]] = field(default_factory=list)
     policy_notices: list[dict[str, Any]] = field(default_factory=list)
+    # Mail whose fate is unknown (a crash or timeout mid-send): `headpix mail resend ID`.
+    mail_needs_attention: list[dict[str, Any]] = field(default_factory=list)
     sweep: dict[str, int] | None = None
     # Erasures whose verification failed, with what was found (table names and counts only).
     needs_attention: list[dict[str, Any]] = field(default_factory=list)
@@ -113,6 +116,16 @@ class ComplianceReport:
                     "count": 1,
                 }
             )
+        for m in self.mail_needs_attention:
+            rows.append(
+                {
+                    "section": "mail needs attention",
+                    "id": m["message_id"],
+                    "detail": f"{m['kind']}: headpix mail resend {m['message_id']}",
+                    "date": m["claimed_at"],
+                    "count": 1,
+                }
+            )
         for n in self.policy_notices:
             rows.append(
                 {
@@ -134,6 +147,8 @@ class ComplianceReport:
             f"- legal holds: {len(self.holds)} ({self.holds_past_review} past their review date)",
             f"- leftovers found in the last {LEFTOVER_WINDOW_DAYS} days: {len(self.leftovers)} "
             f"({sum(x['object_count'] for x in self.leftovers)} object versions)",
+            f"- mail needing attention (fate unknown; `headpix mail resend ID`): "
+            f"{len(self.mail_needs_attention)}",
         ]
         if self.needs_attention:
             lines.append(f"- erasures needing attention: **{len(self.needs_attention)}**")
@@ -188,6 +203,14 @@ def build_report(services: Services, now: datetime) -> ComplianceReport:
                     "shoot_id": x.shoot_id,
                     "object_count": x.object_count,
                 }
+            )
+        stuck = or_(
+            OutboxMessage.status == "needs_attention",
+            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - SENDING_TIMEOUT),
+        )
+        for m in session.scalars(select(OutboxMessage).where(stuck).order_by(OutboxMessage.created_at)):
+            report.mail_needs_attention.append(
+                {"message_id": m.id, "kind": m.kind, "status": m.status, "claimed_at": _iso(m.claimed_at)}
             )
         for p in session.scalars(select(PolicyVersion).order_by(PolicyVersion.published_at)):
             sent = session.scalar(

@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from headpix.db_errors import translate_errors
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "schemas" / "migrations"
 
 
@@ -24,7 +26,7 @@ def _ensure_sqlite_folder(url: str) -> None:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -36,7 +38,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(url: str) -> Config:
@@ -66,8 +68,9 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on error."""
-        with self._sessions() as session, session.begin():
+        """A unit of work: committed on success, rolled back on error; driver errors come out
+        as ``headpix.db_errors`` errors, which carry no values."""
+        with translate_errors(), self._sessions() as session, session.begin():
             yield session
 
     @property

@@ -1,59 +1,30 @@
-"""The customer's gallery: expiring links, delivery mail text, and exports to a folder."""
+"""The customer's gallery: delivery mail text and exports to a folder.
+
+The gallery link is minted when the delivery mail is sent (``headpix.links``): the queued
+body holds only a placeholder, and only the token's hash is stored.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
+from headpix import links
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL, Settings
 from headpix.storage import ObjectStore
-from schemas.models import GalleryLink, Photoshoot, utcnow
-
-LINK_PATH = "/g/"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_link(session: Session, shoot_id: str, settings: Settings) -> str:
-    """A new unguessable link; only its hash is stored, the token travels in the email."""
-    token = secrets.token_urlsafe(32)
-    session.add(
-        GalleryLink(
-            shoot_id=shoot_id,
-            token_hash=hash_token(token),
-            expires_at=utcnow() + timedelta(days=settings.gallery_link_days),
-        )
-    )
-    return f"{settings.public_url.rstrip('/')}{LINK_PATH}{token}"
-
-
-def link_in(body: str | None, settings: Settings) -> str | None:
-    """The gallery link inside a delivery email body, while our outbox still holds it."""
-    if not body:
-        return None
-    base = re.escape(settings.public_url.rstrip("/") + LINK_PATH)
-    found = re.search(base + r"[A-Za-z0-9_\-]+", body)
-    return found.group(0) if found else None
+from schemas.models import Photoshoot
 
 
 def style_counts(shoot: Photoshoot) -> dict[str, int]:
     return dict(Counter(h.style for h in shoot.headshots if h.rendered_at is not None))
 
 
-def delivery_body(name: str, url: str, counts: dict[str, int], refused: str, settings: Settings) -> str:
+def delivery_body(name: str, counts: dict[str, int], refused: str, settings: Settings) -> str:
     lines = [
         f"Hello {name},",
         "",
         "Your Headpix photoshoot is ready. Your private gallery:",
-        url,
+        links.LINK,
         f"(The link expires in {settings.gallery_link_days} days.)",
         "",
     ]

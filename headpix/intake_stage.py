@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from headpix import personal
 from headpix.intake import IntakeRules, PhotoInput, check_photos, scanner_from_settings
 from headpix.services import Services
 from headpix.shoots import FINAL, S, ShootStopped, enter_stage, load_shoot
@@ -27,7 +28,7 @@ def validate_shoot(services: Services, shoot_id: str) -> tuple[int, int, bool]:
         customer_id = shoot.customer_id
         inputs = [
             PhotoInput(
-                file=p.filename,
+                file=personal.filename_of(services.keys, customer_id, p),
                 data=services.store.get(p.original_key) if p.original_key else None,
                 size=p.size_bytes,
             )

@@ -29,8 +29,9 @@ class Item:
     category: str | None  # None: not personal (ids, counts, timestamps of our own processes)
     retention: str
     # delete_with_row | unlink (customer link and personal fields cleared, row kept pseudonymous)
-    # | keep (about no one) | shred (key destroyed). headpix.privacy.erasure_scope.ROW_ACTIONS
-    # carries out the same per table; a test holds the two together.
+    # | keep (about no one) | shred (key destroyed) | sealed (under the owner's key: deleted with
+    # the row, and every copy in a backup, WAL segment, replica or dump unreadable once the key is
+    # shredded). headpix.privacy.erasure_scope.ROW_ACTIONS carries out the same per table.
     erasure: str
 
 
@@ -47,6 +48,8 @@ REQUEST = _row(
     "requests", "kept pseudonymous; customer link and personal fields cleared on erasure", "unlink"
 )
 INTERNAL = _row(None, "with its row", "delete_with_row")
+SEALED = "sealed"  # see Item.erasure
+BLIND_INDEX = "delete_with_row (keyed HMAC; the key is not in the database)"
 KEPT = Item(None, "kept: pseudonymous proof and audit", "keep")
 
 
@@ -59,9 +62,14 @@ def _table(item: Item, columns: str, overrides: dict[str, Item] | None = None) -
 COLUMNS: dict[str, dict[str, Item]] = {
     "customers": _table(
         PROFILE,
-        "id, name, email, gender, policy_version, consented_at, consent_channel, created_at, "
+        "id, gender, policy_version, consented_at, consent_channel, created_at, "
         "last_active_at, inactivity_warned_at",
-        {"preferences": _row("preferences", "until erasure")},
+        {
+            "name_sealed": _row("profile", PROFILE.retention, SEALED),
+            "email_sealed": _row("profile", PROFILE.retention, SEALED),
+            "email_index": _row("profile", PROFILE.retention, BLIND_INDEX),
+            "preferences_sealed": _row("preferences", "until erasure", SEALED),
+        },
     ),
     "photoshoots": _table(
         SHOOT,
@@ -70,26 +78,41 @@ COLUMNS: dict[str, dict[str, Item]] = {
     ),
     "original_photos": _table(
         SHOOT,
-        "id, shoot_id, ordinal, filename, sha256, size_bytes, original_key, crop_key, verdict, "
+        "id, shoot_id, ordinal, sha256, size_bytes, original_key, crop_key, verdict, "
         "reasons, width, height, face_box, uploaded_at, purged_at",
+        {"filename_sealed": _row("photos", SHOOT.retention, SEALED)},
     ),
     "identity_models": _table(
         MODEL, "id, shoot_id, weights_key, base_model, steps, first_loss, final_loss, created_at"
     ),
     "headshots": _table(
-        HEADSHOT, "id, shoot_id, ordinal, style, prompt, negative_prompt, seed, key, rendered_at"
+        HEADSHOT,
+        "id, shoot_id, ordinal, style, seed, key, rendered_at",
+        {
+            "prompt_sealed": _row("headshots", HEADSHOT.retention, SEALED),
+            "negative_prompt_sealed": _row("headshots", HEADSHOT.retention, SEALED),
+        },
     ),
     "gallery_links": _table(HEADSHOT, "id, shoot_id, token_hash, expires_at, created_at"),
     "outbox": _table(
         MAIL,
-        "id, dedup_key, kind, category, customer_id, to_address, subject, body, status, "
-        "provider_message_id, attempts, last_error, created_at, sent_at",
+        "id, dedup_key, kind, category, customer_id, request_id, ref_id, status, "
+        "provider_message_id, attempts, last_error, created_at, claimed_at, next_attempt_at, sent_at",
+        {
+            # Under the customer's key, or the request's key (destroyed once the notice is sent).
+            "recipient_sealed": _row("mail", "cleared once sent; row with the customer", SEALED),
+            "content_sealed": _row("mail", "cleared once sent; row with the customer", SEALED),
+        },
     ),
     "privacy_requests": _table(
         REQUEST,
-        "id, type, status, customer_id, subject_ref, changes, reply_to, token_hash, token_expires_at, "
+        "id, type, status, customer_id, subject_ref, token_hash, token_expires_at, "
         "confirmed_at, due_at, completed_at, held_seconds, on_hold_since, outcome, phase, scope, "
         "erasure_subject, created_at, updated_at",
+        {
+            "changes_sealed": _row("requests", "cleared once applied or expired", SEALED),
+            "reply_to_sealed": _row("requests", "cleared once the final notice is queued", SEALED),
+        },
     ),
     "audit_log": _table(KEPT, "id, at, actor, action, subject_ref, request_id, details"),
     "deletion_receipts": _table(KEPT, "id, request_id, subject_ref, receipt, created_at"),
@@ -124,6 +147,10 @@ COLUMNS: dict[str, dict[str, Item]] = {
     "customer_data_keys": _table(
         Item("photos", "until erasure; key store backups 14 days at most", "shred"),
         "customer_id, wrapped_key, created_at",
+    ),
+    "request_keys": _table(
+        Item("requests", "until the request's final notice is handed to the provider", "shred"),
+        "request_id, wrapped_key, created_at",
     ),
 }
 

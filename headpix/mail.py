@@ -1,29 +1,30 @@
-"""Mail: a transactional outbox (our table) and the providers it hands messages to.
+"""Mail providers: they only know how to send one message (the outbox is ``headpix.outbox``).
 
-A message is written to the outbox in the same transaction as the state change that
-causes it, keyed by a dedup key, so re-running a flow never queues it twice. The
-dispatcher hands pending rows to the provider (a folder of .eml files or SendGrid) and
-marks them sent; once sent, the mail has left our stores.
+A provider either accepts a message (and returns where it went), refuses it before accepting
+(``ProviderRefused``: retryable or not), or cannot say (``DeliveryUncertain``: a timeout
+after the request went out). Errors carry status codes, never addresses or text.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from schemas.models import OutboxMessage, utcnow
+class ProviderRefused(Exception):
+    """The provider did not accept the message; ``retryable`` for 5xx, 429 and connection errors."""
 
-if TYPE_CHECKING:
-    from headpix.services import Services
+    def __init__(self, message: str, *, status: int | None, retryable: bool):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
 
-log = logging.getLogger(__name__)
+
+class DeliveryUncertain(Exception):
+    """The request went out but no answer came back: the message may or may not have been sent."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class OutgoingMail:
     sender: str
     to: str
     subject: str
-    body: str
+    body: str = field(repr=False)
 
 
 class MailProvider(Protocol):
@@ -71,6 +72,7 @@ class SendGridProvider:
         self.client = SendGridAPIClient(api_key=api_key, host=host)
 
     def send(self, mail: OutgoingMail) -> str:
+        from python_http_client.exceptions import HTTPError
         from sendgrid.helpers.mail import CustomArg, Mail
 
         message = Mail(
@@ -80,67 +82,25 @@ class SendGridProvider:
             plain_text_content=mail.body,
         )
         message.custom_arg = CustomArg("outbox_id", mail.message_id)
-        response = self.client.send(message)
+        try:
+            response = self.client.send(message)
+        except HTTPError as error:
+            status = int(getattr(error, "status_code", 0) or 0)
+            raise ProviderRefused(
+                f"SendGrid answered {status}", status=status, retryable=status == 429 or status >= 500
+            ) from None
+        except TimeoutError:
+            raise DeliveryUncertain(
+                "SendGrid did not answer in time; the message may have been sent"
+            ) from None
+        except OSError as error:  # refused or unreachable: nothing was accepted
+            raise ProviderRefused(
+                f"SendGrid unreachable ({type(error).__name__})", status=None, retryable=True
+            ) from None
         if response.status_code >= 300:
-            raise RuntimeError(f"SendGrid answered {response.status_code}")
+            status = response.status_code
+            raise ProviderRefused(
+                f"SendGrid answered {status}", status=status, retryable=status == 429 or status >= 500
+            )
         headers = response.headers or {}
         return str(headers.get("X-Message-Id") or mail.message_id)
-
-
-def enqueue(
-    session: Session,
-    *,
-    dedup_key: str,
-    kind: str,
-    customer_id: str | None,
-    to: str,
-    subject: str,
-    body: str,
-    category: str = "transactional",
-) -> OutboxMessage:
-    """Queue a message once per dedup key (idempotent within the caller's transaction)."""
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
-    if existing is not None:
-        return existing
-    row = OutboxMessage(
-        dedup_key=dedup_key,
-        kind=kind,
-        category=category,
-        customer_id=customer_id,
-        to_address=to,
-        subject=subject,
-        body=body,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def dispatch_one(session: Session, row: OutboxMessage, services: Services) -> str:
-    """Hand one pending row to the mail provider and mark it sent (in the caller's transaction).
-
-    The send-time checks live here, so no path can skip them: a restricted customer gets only
-    request-related mail, and marketing to a suppressed address is dropped.
-    """
-    if row.status != "pending":
-        return row.provider_message_id or ""
-    assert row.to_address is not None and row.subject is not None and row.body is not None
-    from headpix.privacy.objection import suppressed_at_send
-    from headpix.privacy.restriction import may_send
-
-    if not may_send(session, row):
-        row.status = "held"  # released to pending when the restriction is lifted
-        log.info("outbox message %s (%s) held: processing restricted", row.id, row.kind)
-        return ""
-    if row.category == "marketing" and suppressed_at_send(session, row, services.keys):
-        row.status = "suppressed"
-        log.info("outbox message %s (%s) suppressed: objection to marketing", row.id, row.kind)
-        return ""
-    row.attempts += 1
-    sender = services.settings.mail_sender
-    where = services.mail.send(OutgoingMail(row.id, sender, row.to_address, row.subject, row.body))
-    row.status = "sent"
-    row.provider_message_id = where
-    row.sent_at = utcnow()
-    log.info("outbox message %s (%s) sent", row.id, row.kind)
-    return where

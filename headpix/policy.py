@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
 
+from headpix import links, personal
+from headpix.db_errors import Conflict
 from headpix.errors import CommandError, NotFound
-from headpix.mail import enqueue
+from headpix.outbox import dispatch_pending, enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.requests import RequestType, submit
-from headpix.retention import dispatch_pending
 from headpix.services import Services
 from schemas.models import Customer, OutboxMessage, utcnow
 from schemas.privacy import Consent, PolicyVersion, PrivacyRequest
@@ -105,7 +105,7 @@ def notice_key(version: str, customer_id: str) -> str:
     return f"policy:{version}:{customer_id}"
 
 
-def notice_body(name: str, policy: PolicyVersion) -> str:
+def notice_body(name: str, policy: PolicyVersion, url: str) -> str:
     return "\n".join(
         [
             f"Hello {name},",
@@ -115,9 +115,9 @@ def notice_body(name: str, policy: PolicyVersion) -> str:
             "",
             policy.text,
             "",
-            "If you do not agree, withdraw your consent before then and we will delete",
-            "everything we hold about you:",
-            f"  headpix consent withdraw --email <you> --version {policy.version}",
+            "If you do not agree, withdraw your consent before then on this page and we will",
+            "delete everything we hold about you:",
+            f"  {url}",
             "— Headpix",
         ]
     )
@@ -130,7 +130,7 @@ def send_notices(services: Services, version: str) -> int:
     while True:
         try:
             queued = _queue_batch(services, policy, prefix)
-        except IntegrityError:  # another notice run queued the same customer first; go again
+        except Conflict:  # another notice run queued the same customer first; go again
             continue
         if queued < NOTICE_BATCH:
             break
@@ -151,15 +151,19 @@ def _queue_batch(services: Services, policy: PolicyVersion, prefix: str) -> int:
     with services.db.session() as session:
         noticed = exists().where(OutboxMessage.dedup_key == prefix + Customer.id)
         customers = session.scalars(select(Customer).where(~noticed).limit(NOTICE_BATCH)).all()
+        keys = services.keys
+        url = links.policy_url(services.settings, policy.version)
         for customer in customers:
             enqueue(
                 session,
+                keys,
                 dedup_key=notice_key(policy.version, customer.id),
                 kind="policy_notice",
                 customer_id=customer.id,
-                to=customer.email,
+                ref_id=None,
+                to=personal.email_of(keys, customer),
                 subject=f"Our privacy policy changes on {policy.effective_at:%Y-%m-%d}",
-                body=notice_body(customer.name, policy),
+                body=notice_body(personal.name_of(keys, customer), policy, url),
                 category="transactional",  # a legal notice: the marketing suppression list does not apply
             )
         return len(customers)
@@ -179,7 +183,7 @@ def withdraw_consent(
         )
     address = email.strip().lower()
     with services.db.session() as session:
-        customer = session.scalar(select(Customer).where(Customer.email == address))
+        customer = personal.find_by_email(session, services.keys, address)
         if customer is not None:
             already = session.scalar(
                 select(Consent).where(

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from headpix.mail import dispatch_one, enqueue
+from headpix import personal
+from headpix.outbox import dispatch_due, dispatch_pending, enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.erasure import try_erasure
 from headpix.privacy.hold_rules import active_holds, held_categories
@@ -57,6 +58,7 @@ class SweepResult:
     mail_bodies_deleted: int = 0
     residue_incidents: int = 0
     tables_vacuumed: int = 0
+    mail_retried: int = 0
     inactivity_warnings: int = 0
     inactivity_erasures: int = 0
     overdue: int = 0
@@ -282,7 +284,7 @@ def delete_sent_mail_bodies(services: Services, now: datetime) -> int:
     """Once mail has left for the provider, our copy of its body and address goes."""
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.status.in_(("sent", "suppressed")), OutboxMessage.body.is_not(None))
+        .where(OutboxMessage.status.in_(("sent", "suppressed")), OutboxMessage.content_sealed.is_not(None))
         .limit(BATCH)
         .with_for_update(skip_locked=True)
     )
@@ -291,8 +293,8 @@ def delete_sent_mail_bodies(services: Services, now: datetime) -> int:
         # Guarded: a row another sweep already cleared is not counted twice.
         result = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.body.is_not(None))
-            .values(body=None, to_address=None)
+            .where(OutboxMessage.id == row.id, OutboxMessage.content_sealed.is_not(None))
+            .values(content_sealed=None, recipient_sealed=None)
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
@@ -301,22 +303,6 @@ def delete_sent_mail_bodies(services: Services, now: datetime) -> int:
 
 
 # -- inactive customers -----------------------------------------------------------------------------
-
-
-def dispatch_pending(services: Services, message_ids: list[str]) -> int:
-    """Hand queued messages to the provider, each once even with two dispatchers at work."""
-    sent = 0
-    for message_id in message_ids:
-        with services.db.session() as session:
-            row = session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-                .with_for_update(skip_locked=True)
-            )
-            if row is not None:
-                dispatch_one(session, row, services)
-                sent += 1
-    return sent
 
 
 def _inactive_since(services: Services, now: datetime) -> datetime:
@@ -344,13 +330,15 @@ def warn_inactive_customers(services: Services, now: datetime) -> int:
         customer.inactivity_warned_at = now
         message = enqueue(
             session,
+            services.keys,
             dedup_key=f"inactive:{customer.id}:{int(customer.last_active_at.timestamp())}",
             kind="inactivity_warning",
             customer_id=customer.id,
-            to=customer.email,
+            to=personal.email_of(services.keys, customer),
             subject="Your Headpix account will be deleted",
             body=(
-                f"Hello {customer.name},\n\nYou have not used Headpix for a long time. Unless you sign in "
+                f"Hello {personal.name_of(services.keys, customer)},\n\n"
+                "You have not used Headpix for a long time. Unless you sign in "
                 f"within {grace} days, we will delete your account and everything we hold about you.\n"
                 "— Headpix"
             ),
@@ -456,6 +444,7 @@ CATEGORIES: tuple[tuple[str, Callable[[Services, datetime], int]], ...] = (
     ("links_deleted", delete_expired_links),
     ("inactivity_erasures", erase_inactive_customers),
     ("inactivity_warnings", warn_inactive_customers),
+    ("mail_retried", dispatch_due),
     ("mail_bodies_deleted", delete_sent_mail_bodies),
     ("residue_incidents", audit_erased_residue),
     ("tables_vacuumed", vacuum_after_erasures),

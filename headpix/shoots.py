@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from headpix import analytics, gallery
+from headpix import analytics, personal
 from headpix.errors import HeadpixError, NotFound
+from headpix.privacy.crypto import KeyRing
 from headpix.services import Services
 from headpix.storage import Keys
 from schemas.api import POLICY_VERSION, CustomerSignup, HeadshotOut, ShootReport, ShootStatus
-from schemas.models import Customer, OriginalPhoto, OutboxMessage, Photoshoot, utcnow
+from schemas.models import Customer, GalleryLink, OriginalPhoto, OutboxMessage, Photoshoot, utcnow
 from schemas.privacy import Consent
 
 log = logging.getLogger(__name__)
@@ -77,15 +78,17 @@ def enter_stage(shoot: Photoshoot, stage_status: ShootStatus) -> None:
         advance(shoot, stage_status)
 
 
-def register_customer(session: Session, signup: CustomerSignup, *, channel: str) -> Customer:
-    """Find the customer by email or create them, recording consent to the current policy."""
-    customer = session.scalar(select(Customer).where(Customer.email == signup.email))
+def register_customer(session: Session, keys: KeyRing, signup: CustomerSignup, *, channel: str) -> Customer:
+    """Find the customer by email (blind index) or create them with their values sealed,
+    recording consent to the current policy."""
+    customer = personal.find_by_email(session, keys, signup.email)
     if customer is None:
-        customer = Customer(
+        customer = personal.new_customer(
+            keys,
             name=signup.name,
             email=signup.email,
-            gender=signup.gender.value,
             preferences=signup.preferences.model_dump(exclude_none=True),
+            gender=signup.gender.value,
             policy_version=POLICY_VERSION,
             consent_channel=channel,
         )
@@ -126,7 +129,7 @@ def receive_shoot(
             photo = OriginalPhoto(
                 shoot_id=shoot.id,
                 ordinal=ordinal,
-                filename=filename[-255:],
+                filename_sealed=personal.seal_filename(services.keys, customer.id, filename[-255:]),
                 sha256=hashlib.sha256(data).hexdigest(),
                 size_bytes=len(data),
             )
@@ -137,9 +140,11 @@ def receive_shoot(
             photo.original_key = key
         analytics.count(session, "shoot_started", utcnow())
         if preferences:
-            merged = dict(customer.preferences or {})
+            row = session.get(Customer, customer.id)
+            assert row is not None
+            merged = personal.preferences_of(services.keys, row)
             merged.update(preferences)
-            session.get(Customer, customer.id).preferences = merged  # type: ignore[union-attr]
+            personal.set_preferences(services.keys, row, merged)
         shoot_id = shoot.id
     log.info("shoot %s received with %d photos", shoot_id, len(photos))
     return shoot_id
@@ -152,12 +157,12 @@ def load_shoot(session: Session, shoot_id: str) -> Photoshoot:
     return shoot
 
 
-def rejected_summary(photos: Sequence[OriginalPhoto]) -> str:
+def rejected_summary(keys: KeyRing, customer_id: str, photos: Sequence[OriginalPhoto]) -> str:
     """Customer-readable lines naming each refused photo and why."""
     lines = []
     for photo in photos:
         if photo.verdict == "rejected":
-            lines.append(f"{photo.filename}: {', '.join(photo.reasons)}")
+            lines.append(f"{personal.filename_of(keys, customer_id, photo)}: {', '.join(photo.reasons)}")
     return "\n".join(lines)
 
 
@@ -170,18 +175,27 @@ def shoot_report(services: Services, shoot_id: str) -> ShootReport:
             if h.rendered_at is not None
         ]
         mail = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == f"delivery:{shoot_id}"))
-        gallery_url = gallery.link_in(mail.body if mail else None, services.settings)
+        link = session.scalar(
+            select(GalleryLink)
+            .where(GalleryLink.shoot_id == shoot_id)
+            .order_by(GalleryLink.created_at.desc())
+        )
+        sent = mail is not None and mail.status == "sent" and link is not None
         return ShootReport(
             shoot_id=shoot.id,
             status=ShootStatus(shoot.status),
             detail=shoot.status_detail,
             headshots=headshots,
             per_style=dict(Counter(h.style for h in headshots)),
-            gallery_url=gallery_url,
+            gallery_link_sent=sent,
+            gallery_link_expires_at=link.expires_at.isoformat() if sent and link is not None else None,
             email=mail.provider_message_id if mail is not None else None,
             stage_seconds={k: float(v) for k, v in (shoot.stage_seconds or {}).items()},
             rejected_photos=[
-                {"file": p.filename, "reasons": list(p.reasons)}
+                {
+                    "file": personal.filename_of(services.keys, shoot.customer_id, p),
+                    "reasons": list(p.reasons),
+                }
                 for p in shoot.photos
                 if p.verdict == "rejected"
             ],

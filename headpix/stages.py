@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from headpix import analytics, gallery, intake_stage
-from headpix.mail import dispatch_one, enqueue
+from headpix import analytics, gallery, intake_stage, personal
+from headpix.outbox import dispatch, dispatch_like, enqueue
 from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
 from headpix.shoots import S, advance, enter_stage, load_shoot, rejected_summary
@@ -132,7 +132,7 @@ def generate(services: Services, shoot_id: str) -> int:
         if not shoot.headshots:
             plans = plan_renders(
                 list(shoot.styles),
-                dict(shoot.customer.preferences or {}),
+                personal.preferences_of(services.keys, shoot.customer),
                 identity_token=IDENTITY_TOKEN,
                 class_word=Gender(shoot.customer.gender).class_word,
                 images_per_style=shoot.images_per_style,
@@ -143,10 +143,15 @@ def generate(services: Services, shoot_id: str) -> int:
                     shoot_id=shoot_id,
                     ordinal=ordinal,
                     style=plan.style,
-                    prompt=plan.prompt,
-                    negative_prompt=plan.negative_prompt,
                     seed=plan.seed,
                     key="",
+                )
+                personal.seal_prompts(
+                    services.keys,
+                    shoot.customer_id,
+                    headshot,
+                    prompt=plan.prompt,
+                    negative=plan.negative_prompt,
                 )
                 session.add(headshot)
                 session.flush()
@@ -155,7 +160,10 @@ def generate(services: Services, shoot_id: str) -> int:
             session.refresh(shoot)
         pending = [h for h in shoot.headshots if h.rendered_at is None]
         renders = tuple(
-            RenderRequest(h.id, h.style, h.prompt, h.negative_prompt, h.seed, h.key) for h in pending
+            RenderRequest(
+                h.id, h.style, *personal.prompts_of(services.keys, shoot.customer_id, h), h.seed, h.key
+            )
+            for h in pending
         )
         total = len(shoot.headshots)
         lora_key = model.weights_key
@@ -179,8 +187,11 @@ def generate(services: Services, shoot_id: str) -> int:
 
 
 def deliver(services: Services, shoot_id: str) -> str:
-    """Queue the gallery email once (outbox), hand it to the mail provider, mark delivered."""
-    settings = services.settings
+    """Queue the gallery email once (outbox), send it (claim-then-send), mark the shoot delivered.
+
+    The link's token is minted when the mail is sent; two runs at once send it once.
+    """
+    settings, keys = services.settings, services.keys
     dedup = f"delivery:{shoot_id}"
     with services.db.session() as session:
         shoot = load_shoot(session, shoot_id)
@@ -189,29 +200,36 @@ def deliver(services: Services, shoot_id: str) -> str:
         enter_stage(shoot, S.delivering)
         # An erasure under way: no link, no mail, no status change; the erasure ends the shoot.
         services.fences.check(shoot.customer_id)
-        if session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup)) is None:
-            url = gallery.create_link(session, shoot_id, settings)
-            counts = gallery.style_counts(shoot)
-            refused = rejected_summary(shoot.photos)
+        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup)) is None:
+            customer = shoot.customer
+            refused = rejected_summary(keys, shoot.customer_id, shoot.photos)
             enqueue(
                 session,
+                keys,
                 dedup_key=dedup,
                 kind="delivery",
                 customer_id=shoot.customer_id,
-                to=shoot.customer.email,
+                ref_id=shoot_id,
+                to=personal.email_of(keys, customer),
                 subject="Your Headpix photoshoot is ready",
-                body=gallery.delivery_body(shoot.customer.name, url, counts, refused, settings),
+                body=gallery.delivery_body(
+                    personal.name_of(keys, customer), gallery.style_counts(shoot), refused, settings
+                ),
             )
+        message_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup))
+        customer_id = shoot.customer_id
+    assert message_id is not None
+    services.fences.check(customer_id)  # confirmed erasure since: the gallery mail never leaves
+    outcome = dispatch(services, message_id)
+    if outcome.status == "pending":  # refused before acceptance: the sweep retries it after its backoff
+        log.warning("shoot %s: delivery mail not accepted yet; queued for retry", shoot_id)
     with services.db.session() as session:
-        row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup))
         shoot = load_shoot(session, shoot_id)
-        services.fences.check(shoot.customer_id)
-        assert row is not None
-        where = dispatch_one(session, row, services)
-        advance(shoot, S.delivered, detail="")
-        shoot.delivered_at = utcnow()
-        analytics.count(session, "shoot_delivered", shoot.delivered_at)
-    return where
+        if shoot.status != S.delivered.value:
+            advance(shoot, S.delivered, detail="")
+            shoot.delivered_at = utcnow()
+            analytics.count(session, "shoot_delivered", shoot.delivered_at)
+    return outcome.where
 
 
 def purge_originals(services: Services, shoot_id: str) -> int:
@@ -260,21 +278,17 @@ def stop(services: Services, shoot_id: str, status: S, detail: str) -> None:
             if status is S.failed:
                 analytics.count(session, "shoot_failed", utcnow())
         if status is S.failed:
+            keys = services.keys
             enqueue(
                 session,
+                keys,
                 dedup_key=f"failed:{shoot_id}",
                 kind="shoot_failed",
                 customer_id=shoot.customer_id,
-                to=shoot.customer.email,
+                ref_id=shoot_id,
+                to=personal.email_of(keys, shoot.customer),
                 subject="Your Headpix photoshoot could not be completed",
-                body=gallery.failure_body(shoot.customer.name, shoot.status_detail),
+                body=gallery.failure_body(personal.name_of(keys, shoot.customer), shoot.status_detail),
             )
     purge_originals(services, shoot_id)
-    dispatch_pending_for(services, f"failed:{shoot_id}")
-
-
-def dispatch_pending_for(services: Services, dedup_key: str) -> None:
-    with services.db.session() as session:
-        row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
-        if row is not None and row.status == "pending":
-            dispatch_one(session, row, services)
+    dispatch_like(services, f"failed:{shoot_id}")

@@ -123,7 +123,9 @@ class ShootReport(BaseModel):
     detail: str = ""
     headshots: list[HeadshotOut] = Field(default_factory=list)
     per_style: dict[str, int] = Field(default_factory=dict)
-    gallery_url: str | None = None
+    # The link itself is only in the mail handed to the provider; we keep its hash.
+    gallery_link_sent: bool = False
+    gallery_link_expires_at: str | None = None
     email: str | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     rejected_photos: list[dict[str, Any]] = Field(default_factory=list)

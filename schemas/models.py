@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -54,13 +55,18 @@ class Base(DeclarativeBase):
 
 
 class Customer(Base):
+    """Name, email and preferences are sealed under the customer's data key (read and write them
+    through ``headpix.personal``); ``email_index`` is a keyed blind index for lookup by address."""
+
     __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("email_index", name="uq_customers_email_index"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    email_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    email_index: Mapped[str] = mapped_column(String(64))
     gender: Mapped[str] = mapped_column(String(16))
-    preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    preferences_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     policy_version: Mapped[str] = mapped_column(String(32))
     consented_at: Mapped[datetime] = mapped_column(default=utcnow)
     consent_channel: Mapped[str] = mapped_column(String(16), default="web")
@@ -118,7 +124,7 @@ class OriginalPhoto(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     shoot_id: Mapped[str] = mapped_column(ForeignKey("photoshoots.id"), index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
-    filename: Mapped[str] = mapped_column(String(255))
+    filename_sealed: Mapped[bytes] = mapped_column(LargeBinary)  # headpix.personal
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     original_key: Mapped[str | None] = mapped_column(String(400), default=None)
@@ -157,8 +163,9 @@ class Headshot(Base):
     shoot_id: Mapped[str] = mapped_column(ForeignKey("photoshoots.id"), index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
     style: Mapped[str] = mapped_column(String(40))
-    prompt: Mapped[str] = mapped_column(Text)
-    negative_prompt: Mapped[str] = mapped_column(Text, default="")
+    # Prompts carry preference values: sealed under the customer's key (headpix.personal).
+    prompt_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    negative_prompt_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     seed: Mapped[int] = mapped_column(Integer)
     key: Mapped[str] = mapped_column(String(400))
     rendered_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -179,7 +186,12 @@ class GalleryLink(Base):
 
 
 class OutboxMessage(Base):
-    """Transactional outbox: a row is written with the state change; a dispatcher hands it over."""
+    """Transactional outbox: a row is written with the state change; a dispatcher hands it over.
+
+    The recipient and the content are sealed (under the customer's data key, or the request's
+    key when there is no customer); a link's token is minted when the mail is sent (its kind
+    and ``ref_id`` say which), so no token is ever stored.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -188,8 +200,8 @@ class OutboxMessage(Base):
         Index(
             "ix_outbox_with_body",
             "sent_at",
-            postgresql_where=text("body IS NOT NULL"),
-            sqlite_where=text("body IS NOT NULL"),
+            postgresql_where=text("content_sealed IS NOT NULL"),
+            sqlite_where=text("content_sealed IS NOT NULL"),
         ),
     )
 
@@ -198,14 +210,18 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(40))  # delivery | shoot_failed | …
     category: Mapped[str] = mapped_column(String(16), default="transactional")
     customer_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
-    to_address: Mapped[str | None] = mapped_column(String(320), default=None)
-    subject: Mapped[str | None] = mapped_column(String(300), default=None)
-    body: Mapped[str | None] = mapped_column(Text, default=None)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|suppressed
+    request_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    ref_id: Mapped[str | None] = mapped_column(String(36), default=None)  # the shoot or request
+    recipient_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    content_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # pending | sending | sent | held | suppressed | needs_attention
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     provider_message_id: Mapped[str | None] = mapped_column(String(200), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)  # error class and code only
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 

@@ -23,9 +23,10 @@ class PrivacyRequest(Base):
         ForeignKey("customers.id", ondelete="SET NULL"), index=True, default=None
     )
     subject_ref: Mapped[str] = mapped_column(String(64))  # pseudonymous, keyed hash
-    # Personal until done: rectified values and the address the final notice goes to.
-    changes: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    reply_to: Mapped[str | None] = mapped_column(String(320), default=None)
+    # Personal until done, sealed (headpix.sealed_columns): rectified values and the address
+    # the final notice goes to.
+    changes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    reply_to_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     token_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -192,6 +193,16 @@ class CustomerDataKey(KeysBase):
     __tablename__ = "customer_data_keys"
 
     customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RequestKey(KeysBase):
+    """The key of one request's contact fields when no customer key can hold them."""
+
+    __tablename__ = "request_keys"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -103,6 +103,7 @@ class SendGridRecorder:
 
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        self.answer = 202  # set to 429 or 503 to refuse before acceptance
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -111,6 +112,11 @@ class SendGridRecorder:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path != "/v3/mail/send" or not self.headers.get("Authorization"):
                     self.send_response(404)
+                    self.end_headers()
+                    return
+                if recorder.answer >= 300:
+                    self.send_response(recorder.answer)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 recorder.messages.append(body)

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "policy",
     "consent",
     "compliance",
+    "mail",
 )
 
 # Commands that run before, or without, the database: production's schema check skips them.

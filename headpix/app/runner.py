@@ -14,6 +14,7 @@ from headpix.intake import (
     check_photos,
     scanner_from_settings,
 )
+from headpix.safeguards import is_restricted
 from headpix.services import Services
 from headpix.shoots import receive_shoot, register_customer
 from schemas.api import CustomerSignup
@@ -55,9 +56,7 @@ def start_shoot(
         raise PhotosRefused(refusal_message(report))
     services.migrate()
     with services.db.session() as session:
-        customer = register_customer(session, signup, channel=channel)
-        from headpix.privacy.restriction import is_restricted
-
+        customer = register_customer(session, services.keys, signup, channel=channel)
         if is_restricted(session, customer.id):
             raise CommandError(
                 "processing of this customer's data is restricted at their request; "

@@ -24,7 +24,7 @@ from headpix.migrate_lock import create_all_locked
 from headpix.sealing import NONCE, Fences, KeyDestroyed, SealedStore, customer_of
 from headpix.settings import Settings, SettingsError
 from headpix.storage import ObjectStore
-from schemas.privacy import CustomerDataKey, KeysBase
+from schemas.privacy import CustomerDataKey, KeysBase, RequestKey
 
 
 def load_master_key(settings: Settings) -> bytes:
@@ -54,6 +54,8 @@ class KeyRing:
         self._fence = _derive(master, b"headpix erasure fence")
         if not settings.keys_database_url:
             prepare_key_dir(settings)
+        # Its own purpose: the blind index must not be computable from a data key or a pseudonym.
+        self._blind_index = _derive(master, b"headpix blind index")
         self.db = Database(settings.resolved_keys_database_url)
         create_all_locked(KeysBase.metadata, engine=self.db.engine)
 
@@ -68,6 +70,10 @@ class KeyRing:
     def pseudonym(self, value: str) -> str:
         """A stable keyed hash: names a subject in audit and receipts without identifying them."""
         return hmac.new(self._pseudonym, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def blind_index(self, value: str) -> str:
+        """A keyed hash for lookup by equality (an email address); deterministic, not reversible."""
+        return hmac.new(self._blind_index, value.encode(), hashlib.sha256).hexdigest()
 
     def data_key(self, customer_id: str, *, create: bool = False) -> bytes:
         with self.db.session() as session:
@@ -98,6 +104,27 @@ class KeyRing:
             with self.db.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
+
+    def request_key(self, request_id: str, *, create: bool = False) -> bytes:
+        """The key of one request's contact fields when no customer key can hold them (the final
+        notice of an erasure); destroyed once that notice is handed to the provider."""
+        with self.db.session() as session:
+            row = session.get(RequestKey, request_id)
+            if row is None:
+                if not create:
+                    raise KeyDestroyed("no key for this request: its notice was sent, or it had none")
+                key = AESGCM.generate_key(bit_length=256)
+                nonce = os.urandom(NONCE)
+                wrapped = nonce + self._wrap.encrypt(nonce, key, b"request:" + request_id.encode())
+                session.add(RequestKey(request_id=request_id, wrapped_key=wrapped))
+                return key
+            wrapped = bytes(row.wrapped_key)
+        return self._wrap.decrypt(wrapped[:NONCE], wrapped[NONCE:], b"request:" + request_id.encode())
+
+    def destroy_request_key(self, request_id: str) -> int:
+        with self.db.session() as session:
+            result = session.execute(delete(RequestKey).where(RequestKey.request_id == request_id))
+            return int(getattr(result, "rowcount", 0) or 0)
 
 
 def sealed_store_for_customers(inner: ObjectStore, keys: KeyRing, fences: Fences) -> SealedStore:

@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from headpix import stages
+from headpix import personal, stages
 from headpix.errors import HeadpixError
 from headpix.privacy import receipts
+from headpix.privacy.crypto import KeyRing
 from headpix.privacy.erasure_phases import (
     STOP_WAIT_SECONDS,
     Work,
@@ -100,7 +101,7 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
     if work.after("delete_rows"):
         with services.db.session() as session:
             shoot_ids = _shoot_ids(session, work.customer_id)
-            work.counts.update(delete_rows(session, work.customer_id, work.scope, held))
+            work.counts.update(delete_rows(session, work.customer_id, work.scope, held, keys=services.keys))
         work.shoot_ids = shoot_ids
         done(services, work, "delete_rows")
     if work.after("delete_objects"):
@@ -156,11 +157,14 @@ def _begin(services: Services, request_id: str, now: datetime) -> Work | None:
         if customer is not None and request.phase is None:
             # Kept for the final notice (sealed) until it is handed over, so a retry still has it;
             # keyed hashes of the unique identifiers serve the later audit, never the values.
-            request.reply_to = request.reply_to or customer.email
+            keys = services.keys
+            personal.set_reply_to(
+                keys, request, personal.reply_to_of(keys, request) or personal.email_of(keys, customer)
+            )
             request.outcome = {
                 **(request.outcome or {}),
                 "needle_hashes": token_hashes(
-                    services.keys.pseudonym_secret, _identifiers(session, customer)
+                    services.keys.pseudonym_secret, _identifiers(session, keys, customer)
                 ),
             }
         return Work(
@@ -168,17 +172,17 @@ def _begin(services: Services, request_id: str, now: datetime) -> Work | None:
             customer_id=subject,
             scope=parse_scope(request.scope),
             phase=request.phase,
-            reply_to=request.reply_to,
+            reply_to=personal.reply_to_of(services.keys, request),
             counts=dict((request.outcome or {}).get("deleted", {})),
         )
 
 
-def _identifiers(session: Any, customer: Customer) -> list[str]:
+def _identifiers(session: Any, keys: KeyRing, customer: Customer) -> list[str]:
     """Unique identifiers that must not survive anywhere: id, email and photo hashes."""
     hashes = session.scalars(
         select(OriginalPhoto.sha256).join(Photoshoot).where(Photoshoot.customer_id == customer.id)
     )
-    return [v for v in [customer.id, customer.email, *hashes] if v]
+    return [v for v in [customer.id, personal.email_of(keys, customer), *hashes] if v]
 
 
 def _held(services: Services, customer_id: str, now: datetime) -> set[str]:

@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from headpix import personal
 from headpix.errors import HeadpixError
-from headpix.mail import dispatch_one, enqueue
 from headpix.privacy import receipts
 from headpix.privacy.audit import record
 from headpix.privacy.erasure_scope import Scope, object_prefixes, rows_left
+from headpix.privacy.request_mail import send_request_notice
 from headpix.privacy.requests import R, load_request, move
 from headpix.privacy.verify import rows_referring
 from headpix.services import Services
@@ -71,7 +72,9 @@ def verify(services: Services, work: Work, now: datetime) -> list[str]:
         if work.scope.everything:
             problems += [f"row:{name}" for name in rows_referring(services, work.customer_id, skip=set())]
         else:
-            problems += [f"row:{name}" for name in rows_left(session, work.customer_id, work.scope)]
+            problems += [
+                f"row:{name}" for name in rows_left(session, work.customer_id, work.scope, keys=services.keys)
+            ]
     shoot_ids = [work.scope.shoot_id] if work.scope.kind == "shoot" and work.scope.shoot_id else []
     prefixes = (
         [Keys.customer(work.customer_id)]
@@ -145,27 +148,28 @@ def sign(services: Services, work: Work, now: datetime) -> None:
 
 
 def notify(services: Services, work: Work) -> None:
-    """The final notice; the address goes once the notice is handed to the mail provider."""
+    """The final notice, sealed under the request's own key: it survives a retry, and its row and
+    key go once the mail provider has it."""
     with services.db.session() as session:
         request = load_request(session, work.request_id)
-        reply_to = request.reply_to or work.reply_to
-        if reply_to:
-            row = enqueue(
-                session,
-                dedup_key=f"erased:{work.request_id}",
-                kind="erasure_done",
-                customer_id=None,
-                to=reply_to,
-                subject="Your data has been deleted",
-                body=(
-                    "Hello,\n\nAs you asked, we have deleted the personal data we held about you"
-                    + ("" if work.scope.everything else f" ({work.scope.text})")
-                    + f".\nRequest {work.request_id}; receipt kept without any personal data.\n— Headpix"
-                ),
-            )
-            dispatch_one(session, row, services)
-            session.delete(row)  # handed to the mail provider: our copy of address and text goes
-        request.reply_to = None
+        reply_to = personal.reply_to_of(services.keys, request) or work.reply_to
+    if reply_to:
+        send_request_notice(
+            services,
+            request_id=work.request_id,
+            dedup_key=f"erased:{work.request_id}",
+            kind="erasure_done",
+            to=reply_to,
+            subject="Your data has been deleted",
+            body=(
+                "Hello,\n\nAs you asked, we have deleted the personal data we held about you"
+                + ("" if work.scope.everything else f" ({work.scope.text})")
+                + f".\nRequest {work.request_id}; receipt kept without any personal data.\n— Headpix"
+            ),
+        )
+    with services.db.session() as session:
+        request = load_request(session, work.request_id)
+        request.reply_to_sealed = None
         request.phase = "notify"
 
 

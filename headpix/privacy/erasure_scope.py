@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
+from headpix import personal
 from headpix.errors import UsageError
+from headpix.privacy.crypto import KeyRing
 from headpix.storage import Keys
 from schemas.models import (
     Customer,
@@ -139,7 +141,9 @@ def _shoot_rows(shoot_ids: Any, held: set[str]) -> list[tuple[str, str, Any]]:
     ]
 
 
-def delete_rows(session: Session, customer_id: str, scope: Scope, held: set[str]) -> dict[str, int]:
+def delete_rows(
+    session: Session, customer_id: str, scope: Scope, held: set[str], *, keys: KeyRing | None = None
+) -> dict[str, int]:
     """DELETE the rows in scope, children first, keeping held categories and their parents."""
     counts: dict[str, int] = {}
 
@@ -168,17 +172,16 @@ def delete_rows(session: Session, customer_id: str, scope: Scope, held: set[str]
                 run(name, category, statement)
         return counts
     if scope.kind == "preferences":
-        run("customers.preferences", "preferences", _clear_preferences(customer_id))
+        customer = session.get(Customer, customer_id)
+        if customer is not None and "preferences" not in held and keys is not None:
+            personal.set_preferences(keys, customer, {})  # the old sealed value is overwritten
+            counts["customers.preferences"] = 1
         return counts
     if scope.kind == "marketing":
         marketing = (OutboxMessage.customer_id == customer_id, OutboxMessage.category == "marketing")
         run("outbox", "marketing", delete(OutboxMessage).where(*marketing))
         return counts
     return _delete_everything(session, customer_id, held)
-
-
-def _clear_preferences(customer_id: str) -> Any:
-    return update(Customer).where(Customer.id == customer_id).values(preferences={})
 
 
 def _delete_everything(session: Session, customer_id: str, held: set[str]) -> dict[str, int]:
@@ -208,11 +211,17 @@ def _delete_everything(session: Session, customer_id: str, held: set[str]) -> di
         counts["legal_holds"] = _count(
             session, update(LegalHold).where(LegalHold.customer_id == customer_id).values(customer_id=None)
         )
+        # Reply addresses go too, but an erasure's own (under its request key) carries its notice.
+        session.execute(
+            update(PrivacyRequest)
+            .where(PrivacyRequest.customer_id == customer_id, PrivacyRequest.type != "erasure")
+            .values(reply_to_sealed=None)
+        )
         counts["privacy_requests"] = _count(
             session,
             update(PrivacyRequest)
             .where(PrivacyRequest.customer_id == customer_id)
-            .values(customer_id=None, changes=None, token_hash=None),
+            .values(customer_id=None, changes_sealed=None, token_hash=None),
         )
         counts["customers"] = _count(session, delete(Customer).where(Customer.id == customer_id))
     return counts
@@ -241,7 +250,7 @@ def object_prefixes(customer_id: str, shoot_ids: list[str], scope: Scope, held: 
     return prefixes
 
 
-def rows_left(session: Session, customer_id: str, scope: Scope) -> list[str]:
+def rows_left(session: Session, customer_id: str, scope: Scope, *, keys: KeyRing | None = None) -> list[str]:
     """Rows of the scope still present (the bounded verification of a scoped erasure)."""
     checks: list[tuple[str, ColumnElement[bool], Any]] = []
     if scope.kind == "shoot":
@@ -265,6 +274,7 @@ def rows_left(session: Session, customer_id: str, scope: Scope) -> list[str]:
             )
         ]
     elif scope.kind == "preferences":
-        prefs = session.scalar(select(Customer.preferences).where(Customer.id == customer_id))
-        return ["customers.preferences"] if prefs else []
+        customer = session.get(Customer, customer_id)
+        left = customer is not None and keys is not None and personal.preferences_of(keys, customer)
+        return ["customers.preferences"] if left else []
     return [name for name, where, column in checks if session.scalar(select(column).where(where).limit(1))]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,17 +18,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from headpix.gallery import hash_token
+from headpix import personal
+from headpix.links import LINK
 from headpix.privacy.audit import record
-from headpix.privacy.requests import (
-    RequestRefused,
-    RequestStatus,
-    RequestType,
-    dispatch_request_mail,
-    load_request,
-    move,
-    notify,
-)
+from headpix.privacy.crypto import KeyRing
+from headpix.privacy.request_mail import dispatch_request_mail, notify
+from headpix.privacy.requests import RequestRefused, RequestStatus, RequestType, load_request, move
 from headpix.services import Services
 from headpix.storage import Keys, ObjectStore
 from schemas.models import Customer, Photoshoot, new_id, utcnow
@@ -38,7 +32,6 @@ from schemas.privacy import Consent, DataExport, PrivacyRequest, Restriction, Su
 SCHEMA = "headpix-export"
 SCHEMA_VERSION = 1
 DOCUMENT = "headpix-export.json"
-EXPORT_PATH = "/exports/"
 R = RequestStatus
 
 
@@ -49,7 +42,9 @@ def _iso(value: datetime | None) -> str | None:
 Files = list[tuple[str, str]]  # (path in the archive, storage key)
 
 
-def export_document(session: Session, customer: Customer, *, now: datetime) -> tuple[dict[str, Any], Files]:
+def export_document(
+    session: Session, keys: KeyRing, customer: Customer, *, now: datetime
+) -> tuple[dict[str, Any], Files]:
     """The JSON document and the (archive path, storage key) of each rendered headshot."""
     files: Files = []
     per_style: dict[str, int] = {}
@@ -64,12 +59,13 @@ def export_document(session: Session, customer: Customer, *, now: datetime) -> t
                 per_style[headshot.style] = per_style.get(headshot.style, 0) + 1
                 path = f"headshots/{headshot.style}-{per_style[headshot.style]:02d}.png"
                 files.append((path, headshot.key))
+            prompt, negative = personal.prompts_of(keys, customer.id, headshot)
             headshots.append(
                 {
                     "id": headshot.id,
                     "style": headshot.style,
-                    "prompt": headshot.prompt,
-                    "negative_prompt": headshot.negative_prompt,
+                    "prompt": prompt,
+                    "negative_prompt": negative,
                     "seed": headshot.seed,
                     "rendered_at": _iso(headshot.rendered_at),
                     "file": path,
@@ -85,7 +81,7 @@ def export_document(session: Session, customer: Customer, *, now: datetime) -> t
                 "images_per_style": shoot.images_per_style,
                 "photos": [
                     {
-                        "filename": p.filename,
+                        "filename": personal.filename_of(keys, customer.id, p),
                         "verdict": p.verdict,
                         "reasons": list(p.reasons),
                         "width": p.width,
@@ -112,13 +108,13 @@ def export_document(session: Session, customer: Customer, *, now: datetime) -> t
         "generated_at": now.isoformat(),
         "customer": {
             "id": customer.id,
-            "name": customer.name,
-            "email": customer.email,
+            "name": personal.name_of(keys, customer),
+            "email": personal.email_of(keys, customer),
             "gender": customer.gender,
             "created_at": _iso(customer.created_at),
             "last_active_at": _iso(customer.last_active_at),
         },
-        "preferences": dict(customer.preferences or {}),
+        "preferences": personal.preferences_of(keys, customer),
         "consents": consent_history(customer, list(consents)),
         "marketing": {"objected": suppressed is not None},
         "restrictions": [
@@ -177,11 +173,10 @@ def export_data(services: Services, request_id: str, now: datetime) -> None:
         customer = session.get(Customer, request.customer_id)
         assert customer is not None
         move(session, request, R.in_progress, actor="system")
-        document, files = export_document(session, customer, now=now)
+        document, files = export_document(session, services.keys, customer, now=now)
         export_id = new_id()
         key = Keys.customer(customer.id) + f"exports/{export_id}.zip"
         services.store.put(key, build_archive(document, files, services.store))
-        token = secrets.token_urlsafe(32)
         expires_at = now + timedelta(days=settings.export_days)
         session.add(
             DataExport(
@@ -189,22 +184,23 @@ def export_data(services: Services, request_id: str, now: datetime) -> None:
                 request_id=request.id,
                 customer_id=customer.id,
                 key=key,
-                token_hash=hash_token(token),
+                token_hash="",  # minted with the link when the mail is sent (headpix.links)
                 expires_at=expires_at,
                 created_at=now,
             )
         )
-        url = f"{settings.public_url.rstrip('/')}{EXPORT_PATH}{token}"
+        session.flush()
         notify(
             session,
+            services.keys,
             request,
             kind="export_ready",
             tag="export",
-            to=customer.email,
+            to=personal.email_of(services.keys, customer),
             subject="Your Headpix data export is ready",
             lines=[
                 "The copy of your data you asked for is ready to download:",
-                url,
+                LINK,
                 f"The link expires in {settings.export_days} days; then the archive is deleted.",
                 "It holds headpix-export.json (your details, preferences, consents, requests,",
                 "shoots and photo verdicts) and your headshots, in a documented format.",

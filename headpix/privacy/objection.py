@@ -9,29 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from headpix import personal
 from headpix.errors import NotFound
-from headpix.mail import enqueue
+from headpix.outbox import enqueue
 from headpix.privacy.audit import record
-from headpix.privacy.crypto import KeyRing
-from headpix.privacy.requests import (
-    RequestStatus,
-    dispatch_request_mail,
-    load_request,
-    move,
-    notify,
-)
+from headpix.privacy.request_mail import dispatch_request_mail, notify
+from headpix.privacy.requests import RequestStatus, load_request, move
+from headpix.safeguards import address_hash
+from headpix.safeguards import is_suppressed as suppressed
 from headpix.services import Services
-from schemas.models import Customer, OutboxMessage
+from schemas.models import Customer
 from schemas.privacy import Suppression
 
 R = RequestStatus
-
-
-def address_hash(keys: KeyRing, address: str) -> str:
-    return keys.pseudonym("mail:" + address.strip().lower())
+__all__ = ["address_hash", "is_suppressed", "object_to_marketing", "queue_marketing"]
 
 
 def object_to_marketing(services: Services, request_id: str, now: datetime) -> None:
@@ -41,7 +34,8 @@ def object_to_marketing(services: Services, request_id: str, now: datetime) -> N
         customer = session.get(Customer, request.customer_id)
         assert customer is not None
         move(session, request, R.in_progress, actor="system")
-        digest = address_hash(services.keys, customer.email)
+        email = personal.email_of(services.keys, customer)
+        digest = address_hash(services.keys, email)
         if session.scalar(select(Suppression).where(Suppression.address_hash == digest)) is None:
             session.add(Suppression(address_hash=digest, customer_id=customer.id, created_at=now))
         record(
@@ -53,10 +47,11 @@ def object_to_marketing(services: Services, request_id: str, now: datetime) -> N
         )
         notify(
             session,
+            services.keys,
             request,
             kind="objection_ack",
             tag="objection",
-            to=customer.email,
+            to=email,
             subject="You will get no more marketing mail from us",
             lines=[
                 "As you asked, we no longer use your data for marketing and send you no",
@@ -69,22 +64,10 @@ def object_to_marketing(services: Services, request_id: str, now: datetime) -> N
     dispatch_request_mail(services, request_id)
 
 
-def _suppressed(session: Session, keys: KeyRing, address: str, customer_id: str | None) -> bool:
-    match = Suppression.address_hash == address_hash(keys, address)
-    if customer_id is not None:
-        match = or_(match, Suppression.customer_id == customer_id)
-    return session.scalar(select(Suppression.id).where(match).limit(1)) is not None
-
-
 def is_suppressed(services: Services, address: str) -> bool:
     """Whether marketing to this address is refused."""
     with services.db.session() as session:
-        return _suppressed(session, services.keys, address, None)
-
-
-def suppressed_at_send(session: Session, row: OutboxMessage, keys: KeyRing) -> bool:
-    """The send-time check of a marketing row, by address hash or customer id."""
-    return _suppressed(session, keys, row.to_address or "", row.customer_id)
+        return suppressed(session, services.keys, address, None)
 
 
 def queue_marketing(services: Services, customer_id: str, subject: str, body: str, dedup_key: str) -> str:
@@ -95,10 +78,11 @@ def queue_marketing(services: Services, customer_id: str, subject: str, body: st
             raise NotFound(f"no customer with id {customer_id}")
         row = enqueue(
             session,
+            services.keys,
             dedup_key=dedup_key,
             kind="marketing",
             customer_id=customer.id,
-            to=customer.email,
+            to=personal.email_of(services.keys, customer),
             subject=subject,
             body=body,
             category="marketing",

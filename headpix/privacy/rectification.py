@@ -12,19 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from headpix import personal
 from headpix.errors import HeadpixError
 from headpix.privacy.audit import record
+from headpix.privacy.crypto import KeyRing
+from headpix.privacy.request_mail import dispatch_request_mail, notify
 from headpix.privacy.requests import (
     RECTIFIABLE,
     RequestRefused,
     RequestStatus,
-    dispatch_request_mail,
     load_request,
     move,
-    notify,
 )
 from headpix.services import Services
 from schemas.api import EMAIL_PATTERN, Gender, Preferences
@@ -74,23 +74,24 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 def rectify(services: Services, request_id: str, now: datetime) -> None:
     """Apply the confirmed changes, audit the field names, confirm by mail, complete."""
+    keys = services.keys
     with services.db.session() as session:
         request = load_request(session, request_id)
         customer = session.get(Customer, request.customer_id)
         assert customer is not None
         move(session, request, R.in_progress, actor="system")
         reason: RequestRefused | None = None
+        old_email = personal.email_of(keys, customer)
         try:
-            clean = validate_changes(dict(request.changes or {}))
-            if "email" in clean and clean["email"] != customer.email:
-                taken = session.scalar(select(Customer.id).where(Customer.email == clean["email"]))
+            clean = validate_changes(personal.changes_of(keys, request) or {})
+            if "email" in clean and clean["email"] != old_email:
+                taken = personal.customer_id_by_email(session, keys, clean["email"])
                 if taken is not None:
                     raise RequestRefused("that email address belongs to another account")
         except RequestRefused as refused:
             reason = refused
         else:
-            old_email = customer.email
-            changed = apply(customer, clean)
+            changed = apply(keys, customer, clean)
             record(
                 session,
                 actor="customer",
@@ -102,8 +103,8 @@ def rectify(services: Services, request_id: str, now: datetime) -> None:
             request.outcome = {"fields_changed": len(changed)}
             request.completed_at = now
             move(session, request, R.completed, actor="system")
-            queue_confirmations(session, request, customer, old_email, changed)
-        request.changes = None
+            queue_confirmations(session, keys, request, personal.email_of(keys, customer), old_email, changed)
+        request.changes_sealed = None
         if reason is not None:
             request.completed_at = now
             move(session, request, R.rejected, actor="system", reason="invalid_value")
@@ -112,26 +113,45 @@ def rectify(services: Services, request_id: str, now: datetime) -> None:
     dispatch_request_mail(services, request_id)
 
 
-def apply(customer: Customer, clean: dict[str, Any]) -> list[str]:
-    """Set the new values; return the names of the fields that really changed."""
+def apply(keys: KeyRing, customer: Customer, clean: dict[str, Any]) -> list[str]:
+    """Set the new values (sealed); return the names of the fields that really changed."""
+    current: dict[str, Any] = {
+        "name": personal.name_of(keys, customer),
+        "email": personal.email_of(keys, customer),
+        "gender": customer.gender,
+        "preferences": personal.preferences_of(keys, customer),
+    }
     changed = []
     for field, value in clean.items():
         if field == "preferences":
-            merged = dict(customer.preferences or {})
+            merged = dict(current["preferences"])
             for key, item in value.items():
                 if item is None:
                     merged.pop(key, None)
                 else:
                     merged[key] = item
             value = merged
-        if getattr(customer, field) != value:
-            setattr(customer, field, value)
-            changed.append(field)
+        if current[field] == value:
+            continue
+        changed.append(field)
+        if field == "name":
+            personal.set_name(keys, customer, value)
+        elif field == "email":
+            personal.set_email(keys, customer, value)
+        elif field == "preferences":
+            personal.set_preferences(keys, customer, value)
+        else:
+            customer.gender = value
     return sorted(changed)
 
 
 def queue_confirmations(
-    session: Session, request: PrivacyRequest, customer: Customer, old_email: str, changed: list[str]
+    session: Session,
+    keys: KeyRing,
+    request: PrivacyRequest,
+    email: str,
+    old_email: str,
+    changed: list[str],
 ) -> None:
     """Confirm the correction by mail; when the email changed, to the old and the new address."""
     fields = ", ".join(changed) if changed else "nothing (the values were already on file)"
@@ -140,8 +160,10 @@ def queue_confirmations(
         "If you did not ask for this, contact us at once.",
     ]
     subject = "Your details have been corrected"
-    addresses = {"rectification-old": old_email, "rectification-new": customer.email}
+    addresses = {"rectification-old": old_email, "rectification-new": email}
     if "email" not in changed:
-        addresses = {"rectification": customer.email}
+        addresses = {"rectification": email}
     for tag, address in addresses.items():
-        notify(session, request, kind="rectification", tag=tag, to=address, subject=subject, lines=lines)
+        notify(
+            session, keys, request, kind="rectification", tag=tag, to=address, subject=subject, lines=lines
+        )

@@ -14,15 +14,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from headpix import personal
 from headpix.errors import CommandError, NotFound
-from headpix.gallery import hash_token
-from headpix.mail import dispatch_one, enqueue
+from headpix.links import LINK, hash_token
+from headpix.outbox import enqueue
 from headpix.privacy.audit import record
+from headpix.privacy.request_mail import confirmation_body, dispatch_request_mail
 from headpix.services import Services
-from schemas.models import Customer, OutboxMessage, utcnow
+from schemas.models import new_id, utcnow
 from schemas.privacy import PrivacyRequest
 
 
@@ -163,20 +164,21 @@ def submit(
     address = email.strip().lower()
     if type_ is RequestType.rectification and not changes:
         raise CommandError("a rectification needs at least one --set FIELD=VALUE", code="usage", exit_code=2)
-    token = new_token()
+    keys = services.keys
     with services.db.session() as session:
-        customer = session.scalar(select(Customer).where(Customer.email == address))
-        ref = services.keys.pseudonym(customer.id if customer else f"address:{address}")
+        customer = personal.find_by_email(session, keys, address)
+        ref = keys.pseudonym(customer.id if customer else f"address:{address}")
         scope = check_scope(session, type_.value, scope, customer.id if customer else None)
         request = PrivacyRequest(
+            id=new_id(),
             type=type_.value,
             customer_id=customer.id if customer else None,
             subject_ref=ref,
-            changes=changes or None,
             scope=scope,
             due_at=due_for(services, type_, now),
             created_at=now,
         )
+        personal.set_changes(keys, request, changes or None)
         session.add(request)
         session.flush()
         record(
@@ -188,18 +190,21 @@ def submit(
             details={"type": type_.value},
         )
         if type_ in NEEDS_CONFIRMATION:
-            request.token_hash = hash_token(token)
+            # The token itself is minted when the confirmation mail is sent (headpix.links).
             request.token_expires_at = now + timedelta(hours=services.settings.request_token_hours)
             move(session, request, R.awaiting_confirmation, actor="system")
             if customer is not None:
                 enqueue(
                     session,
+                    keys,
                     dedup_key=f"confirm:{request.id}",
                     kind="request_confirmation",
                     customer_id=customer.id,
-                    to=customer.email,
+                    request_id=request.id,
+                    ref_id=request.id,
+                    to=personal.email_of(keys, customer),
                     subject=f"Confirm your {type_.value} request",
-                    body=confirmation_body(request.id, type_, token, services.settings.request_token_hours),
+                    body=confirmation_body(type_.value, LINK, services.settings.request_token_hours),
                 )
         request_id = request.id
     dispatch_request_mail(services, request_id)
@@ -207,32 +212,6 @@ def submit(
         run_handler(services, request_id, now=now)
     with services.db.session() as session:
         return view(load_request(session, request_id))
-
-
-def new_token() -> str:
-    """A single-use confirmation token (192 bits). Hex, not urlsafe base64: a token starting
-    with "-" would be read as an option by `headpix privacy confirm … --token TOKEN`."""
-    return secrets.token_hex(24)
-
-
-def confirmation_body(request_id: str, type_: RequestType, token: str, hours: int) -> str:
-    return "\n".join(
-        [
-            "Hello,",
-            "",
-            f"We received a {type_.value} request for the data we hold about you.",
-            "If you made it, confirm it with this request id and token:",
-            "",
-            f"  request: {request_id}",
-            f"  token:   {token}",
-            "",
-            f"  headpix privacy confirm {request_id} --token {token}",
-            "",
-            f"The token works once and expires in {hours} hours. If you did not ask, ignore this",
-            "message and nothing will happen.",
-            "— Headpix",
-        ]
-    )
 
 
 def confirm(services: Services, request_id: str, token: str, *, now: datetime | None = None) -> RequestView:
@@ -284,8 +263,8 @@ def _accept(services: Services, request: PrivacyRequest, now: datetime) -> None:
 def expire(session: Session, request: PrivacyRequest) -> None:
     """An unconfirmed request does nothing and expires; its personal fields go with it."""
     request.token_hash = None
-    request.changes = None
-    request.reply_to = None
+    request.changes_sealed = None
+    request.reply_to_sealed = None
     move(session, request, R.cancelled, actor="system", reason="unconfirmed")
 
 
@@ -294,44 +273,6 @@ def status(services: Services, request_id: str) -> RequestView:
         return view(load_request(session, request_id))
 
 
-def letter(*lines: str) -> str:
-    """The body of a request-related email: greeting, the lines, signature."""
-    return "\n".join(["Hello,", "", *lines, "", "— Headpix"])
-
-
-def notify(
-    session: Session,
-    request: PrivacyRequest,
-    *,
-    kind: str,
-    to: str,
-    subject: str,
-    lines: list[str],
-    tag: str | None = None,
-) -> None:
-    """Queue mail about a request. Its dedup key ends with the request id, which is what makes
-    it request-related mail (sent even while processing is restricted)."""
-    enqueue(
-        session,
-        dedup_key=f"{tag or kind}:{request.id}",
-        kind=kind,
-        customer_id=request.customer_id,
-        to=to,
-        subject=subject,
-        body=letter(*lines, f"Request: {request.id}"),
-    )
-
-
-def dispatch_request_mail(services: Services, request_id: str) -> None:
-    """Hand this request's pending mail to the provider now (confirmation, receipts)."""
-    with services.db.session() as session:
-        rows = session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.dedup_key.like(f"%:{request_id}"), OutboxMessage.status == "pending"
-            )
-        ).all()
-        for row in rows:
-            dispatch_one(session, row, services)
 
 
 def run_handler(services: Services, request_id: str, *, now: datetime) -> None:

@@ -15,18 +15,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from headpix import personal
 from headpix.errors import CommandError
-from headpix.mail import dispatch_one
+from headpix.outbox import dispatch_pending
 from headpix.privacy.audit import record
-from headpix.privacy.requests import (
-    RequestRefused,
-    RequestStatus,
-    RequestType,
-    dispatch_request_mail,
-    load_request,
-    move,
-    notify,
-)
+from headpix.privacy.request_mail import dispatch_request_mail, notify
+from headpix.privacy.requests import RequestRefused, RequestStatus, RequestType, load_request, move
+from headpix.safeguards import active_restriction, is_restricted
 from headpix.services import Services
 from headpix.shoots import S, ShootStopped, advance
 from schemas.models import Customer, OutboxMessage, Photoshoot
@@ -36,18 +31,7 @@ log = logging.getLogger(__name__)
 R = RequestStatus
 
 
-def active_restriction(session: Session, customer_id: str) -> Restriction | None:
-    return session.scalar(
-        select(Restriction)
-        .where(Restriction.customer_id == customer_id, Restriction.lifted_at.is_(None))
-        .order_by(Restriction.placed_at)
-        .limit(1)
-    )
-
-
-def is_restricted(session: Session, customer_id: str) -> bool:
-    """Whether a restriction of processing is in force for this customer."""
-    return active_restriction(session, customer_id) is not None
+__all__ = ["active_restriction", "is_restricted", "lift", "pause_if_restricted", "place", "unpause"]
 
 
 def place(services: Services, request_id: str, now: datetime) -> None:
@@ -69,10 +53,11 @@ def place(services: Services, request_id: str, now: datetime) -> None:
         )
         notify(
             session,
+            services.keys,
             request,
             kind="restriction_placed",
             tag="restriction",
-            to=customer.email,
+            to=personal.email_of(services.keys, customer),
             subject="Processing of your data is restricted",
             lines=[
                 "As you asked, we have stopped processing your data. We keep it, but run no",
@@ -103,10 +88,11 @@ def lift(services: Services, request_id: str, now: datetime) -> None:
         assert customer is not None
         notify(
             session,
+            services.keys,
             request,
             kind="restriction_lifted",
             tag="restriction-lifted",
-            to=customer.email,
+            to=personal.email_of(services.keys, customer),
             subject="Processing of your data is no longer restricted",
             lines=[
                 "The restriction of processing you asked for has been lifted. A paused",
@@ -133,11 +119,7 @@ def lift(services: Services, request_id: str, now: datetime) -> None:
                 )
             )
     dispatch_request_mail(services, request_id)
-    with services.db.session() as session:
-        for row_id in released:
-            message = session.get(OutboxMessage, row_id)
-            if message is not None:
-                dispatch_one(session, message, services)
+    dispatch_pending(services, released)
     for shoot_id in paused:
         log.info("shoot %s resumes after restriction lifted", shoot_id)
         shoot_control.resume(services, shoot_id)
@@ -177,12 +159,3 @@ def unpause(session: Session, shoot: Photoshoot) -> None:
         )
     advance(shoot, S(shoot.paused_from or S.received.value), detail="")
     shoot.paused_from = None
-
-
-def may_send(session: Session, row: OutboxMessage) -> bool:
-    """While restricted, only mail about a privacy request (dedup key ``…:<request id>``) leaves."""
-    if row.customer_id is None or not is_restricted(session, row.customer_id):
-        return True
-    request_id = row.dedup_key.rsplit(":", 1)[-1]
-    request = session.get(PrivacyRequest, request_id)
-    return request is not None and request.customer_id == row.customer_id

@@ -12,7 +12,7 @@ url = config.get_main_option("sqlalchemy.url")
 if not url:
     raise RuntimeError("no database URL given; run migrations through `headpix db upgrade`")
 
-engine = create_engine(url)
+engine = create_engine(url, hide_parameters=True)  # values never reach a log
 with engine.connect() as connection:
     context.configure(
         connection=connection,

@@ -29,7 +29,7 @@ def customer_with_objects(services: Services, email: str, *, versions: int = 2) 
         preferences=Preferences(attire="ZqPinstripe"),
     )
     with services.db.session() as session:
-        customer = register_customer(session, signup, channel="cli")
+        customer = register_customer(session, services.keys, signup, channel="cli")
         session.expunge(customer)
     shoot_id = receive_shoot(services, customer, sample_photos(2))
     for _ in range(versions):

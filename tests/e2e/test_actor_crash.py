@@ -19,7 +19,10 @@ def test_killed_actor_mid_training_still_delivers(make_services):
     services = make_services(train_steps=150)
     with services.db.session() as session:
         customer = register_customer(
-            session, CustomerSignup(name="K", email="kill@example.com", gender=Gender.man), channel="cli"
+            session,
+            services.keys,
+            CustomerSignup(name="K", email="kill@example.com", gender=Gender.man),
+            channel="cli",
         )
         session.expunge(customer)
     shoot_id = receive_shoot(services, customer, sample_photos(5))

@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 from flows.photoshoot import photoshoot
 from headpix.app import runner
 from headpix.intake import PhotoInput
+from headpix.links import hash_token
 from headpix.samples import sample_photos
 from headpix.services import Services
 from headpix.shoots import shoot_report
 from schemas.api import CustomerSignup, Gender, Preferences
-from schemas.models import Headshot, IdentityModel, OriginalPhoto, OutboxMessage
+from schemas.models import GalleryLink, Headshot, IdentityModel, OriginalPhoto, OutboxMessage
 from schemas.privacy import UsageEvent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("ray_local")]
@@ -84,7 +85,7 @@ def deliver_and_check(services: Services, selfies: list[PhotoInput]) -> str:
     for headshot in report.headshots:
         image = Image.open(io.BytesIO(services.store.get(headshot.key)))
         image.verify()
-    assert report.gallery_url and "/g/" in report.gallery_url
+    assert report.gallery_link_sent and report.gallery_link_expires_at
     assert set(report.stage_seconds) == {"validate", "train", "generate", "deliver", "purge"}
     return shoot_id
 
@@ -95,7 +96,13 @@ def test_embedded_default_delivers_once_and_forgets_the_originals(make_services,
 
     mails = list(services.settings.mail_folder.glob("*.eml"))
     assert len(mails) == 1
-    assert shoot_report(services, shoot_id).gallery_url in mails[0].read_text()
+    text = mails[0].read_text()
+    assert f"{services.settings.public_url}/gallery/" in text
+    token = text.split("/gallery/", 1)[1].split()[0]
+    with services.db.session() as session:  # only the token's hash is kept; no mail row holds it
+        assert session.scalar(select(GalleryLink).where(GalleryLink.token_hash == hash_token(token)))
+        stored = b"".join(r.content_sealed or b"" for r in session.scalars(select(OutboxMessage)))
+        assert token.encode() not in stored
 
     with services.db.session() as session:
         model_before = session.scalar(select(IdentityModel))
@@ -178,7 +185,7 @@ def test_crashed_shoot_resumes_where_it_stopped(make_services, selfies):
     from headpix.shoots import receive_shoot, register_customer
 
     with services.db.session() as session:
-        customer = register_customer(session, signup("crash@example.com"), channel="cli")
+        customer = register_customer(session, services.keys, signup("crash@example.com"), channel="cli")
         session.expunge(customer)
     shoot_id = receive_shoot(services, customer, [(p.file, p.data or b"") for p in selfies])
     stages.validate(services, shoot_id)  # then the worker "crashes": status stays validating
@@ -193,7 +200,7 @@ def test_cancel_deletes_originals_and_stops_the_shoot(make_services, selfies):
     from headpix.storage import Keys
 
     with services.db.session() as session:
-        customer = register_customer(session, signup("cancel@example.com"), channel="cli")
+        customer = register_customer(session, services.keys, signup("cancel@example.com"), channel="cli")
         session.expunge(customer)
     shoot_id = receive_shoot(services, customer, [(p.file, p.data or b"") for p in selfies])
     runner.cancel(services, shoot_id)

@@ -29,7 +29,7 @@ def test_restriction_pauses_a_running_shoot_and_lifting_delivers_it(make_service
     photos = sample_photos(6)
     signup = CustomerSignup(name="Ada", email=ADA, gender=Gender.woman)
     with services.db.session() as session:
-        customer = register_customer(session, signup, channel="cli")
+        customer = register_customer(session, services.keys, signup, channel="cli")
         session.expunge(customer)
     shoot_id = receive_shoot(services, customer, photos)
     stages.validate(services, shoot_id)  # the first stage ran; the restriction arrives now

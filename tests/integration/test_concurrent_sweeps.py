@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from headpix import retention
 from headpix.app.wiring import install_launcher
+from headpix.outbox import enqueue
 from headpix.services import Services
 from schemas.models import OutboxMessage
 from schemas.privacy import RetentionIncident
@@ -25,17 +26,17 @@ def test_two_sweeps_at_once_delete_each_item_once(make_services, fresh_postgres_
         add_shoot(services, customer, now=T0, status="training", keep_originals=True)
     with services.db.session() as session:
         for n in range(30):
-            session.add(
-                OutboxMessage(
-                    dedup_key=f"old:{n}",
-                    kind="delivery",
-                    to_address="x@example.com",
-                    subject="s",
-                    body="b",
-                    status="sent",
-                    sent_at=T0,
-                )
+            row = enqueue(
+                session,
+                services.keys,
+                dedup_key=f"old:{n}",
+                kind="delivery",
+                customer_id=customer,
+                to="x@example.com",
+                subject="s",
+                body="b",
             )
+            row.status, row.sent_at = "sent", T0
     now = T0 + timedelta(days=4)
     other = install_launcher(Services(services.settings))  # a second process: its own engine and connections
     start = threading.Barrier(2)
@@ -57,4 +58,4 @@ def test_two_sweeps_at_once_delete_each_item_once(make_services, fresh_postgres_
     assert sum(r.mail_bodies_deleted for r in results) == 30
     with services.db.session() as session:
         assert session.scalar(select(func.count()).select_from(RetentionIncident)) == 16
-        assert session.scalar(select(func.count()).where(OutboxMessage.body.is_not(None))) == 0
+        assert session.scalar(select(func.count()).where(OutboxMessage.content_sealed.is_not(None))) == 0

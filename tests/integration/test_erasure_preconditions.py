@@ -17,7 +17,10 @@ def test_erasure_with_a_configured_key_missing_deletes_nothing(make_services, tm
     services = make_services(receipt_signing_key_file=str(tmp_path / "gone.pem"))
     with services.db.session() as session:
         register_customer(
-            session, CustomerSignup(name="N", email="n@example.com", gender=Gender.woman), channel="cli"
+            session,
+            services.keys,
+            CustomerSignup(name="N", email="n@example.com", gender=Gender.woman),
+            channel="cli",
         )
     submitted = requests.submit(services, RequestType.erasure, "n@example.com")
     with services.db.session() as session:  # as if confirmed: the token path is tested elsewhere
@@ -34,7 +37,10 @@ def test_the_embedded_default_makes_its_own_key_outside_the_state_dir(make_servi
     services = make_services(receipt_signing_key_file="")
     with services.db.session() as session:
         register_customer(
-            session, CustomerSignup(name="M", email="m@example.com", gender=Gender.man), channel="cli"
+            session,
+            services.keys,
+            CustomerSignup(name="M", email="m@example.com", gender=Gender.man),
+            channel="cli",
         )
     submitted = requests.submit(services, RequestType.erasure, "m@example.com")
     with services.db.session() as session:

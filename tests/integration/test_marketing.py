@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from headpix.mail import dispatch_one, enqueue
+from headpix.outbox import dispatch, enqueue
 from headpix.privacy import requests
 from headpix.privacy.objection import is_suppressed, queue_marketing
 from headpix.privacy.requests import RequestType
@@ -18,8 +18,9 @@ ADA = "ada@example.com"
 
 def send_pending(services) -> None:
     with services.db.session() as session:
-        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")):
-            dispatch_one(session, row, services)
+        ids = list(session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")))
+    for message_id in ids:
+        dispatch(services, message_id)
 
 
 def statuses(services) -> dict[str, str]:
@@ -45,6 +46,7 @@ def test_objection_suppresses_marketing_queued_before_it(make_services, postgres
     with services.db.session() as session:
         enqueue(
             session,
+            services.keys,
             dedup_key=f"delivery:{customer_id}",
             kind="delivery",
             customer_id=customer_id,

@@ -121,6 +121,7 @@ def test_signup_records_consent_and_usage_has_no_customer(services):
     with services.db.session() as session:
         customer = register_customer(
             session,
+            services.keys,
             CustomerSignup(
                 name="Ada", email="ada@example.com", gender=Gender.woman, preferences=Preferences()
             ),

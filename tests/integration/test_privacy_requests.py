@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from headpix import personal
 from headpix.app.cli import main
-from headpix.gallery import hash_token
+from headpix.links import hash_token
 from headpix.privacy import requests
 from headpix.privacy.export import delete_expired_exports, write_export
 from headpix.privacy.requests import RequestRefused, RequestType
@@ -40,6 +41,7 @@ def add_customer(services: Services, email: str, name: str = "Ada Lovelace") -> 
     with services.db.session() as session:
         customer = register_customer(
             session,
+            services.keys,
             CustomerSignup(
                 name=name, email=email, gender=Gender.woman, preferences=Preferences(hair="short")
             ),
@@ -78,10 +80,10 @@ def mails_to(services: Services, address: str) -> list[EmailMessage]:
 
 
 def token_from_mail(services: Services, request_id: str) -> str:
-    """The confirmation token, read from the mail like the customer would."""
+    """The confirmation token, read from the link in the mail like the web page would."""
     for message in mailbox(services):
-        found = re.search(r"^ *token: +(\S+)$", body(message), re.MULTILINE)
-        if found and request_id in body(message):
+        found = re.search(rf"/privacy/confirm/{request_id}\?token=([0-9a-f]+)", body(message))
+        if found:
             return found.group(1)
     raise AssertionError(f"no confirmation mail for request {request_id}")
 
@@ -110,7 +112,7 @@ def add_delivered_shoot(services, customer_id: str) -> list[bytes]:
             OriginalPhoto(
                 shoot_id=shoot.id,
                 ordinal=0,
-                filename="me.jpg",
+                filename_sealed=personal.seal_filename(services.keys, customer_id, "me.jpg"),
                 sha256="0" * 64,
                 size_bytes=1,
                 verdict="accepted",
@@ -120,17 +122,16 @@ def add_delivered_shoot(services, customer_id: str) -> list[bytes]:
         for ordinal, data in enumerate(images):
             key = Keys.headshot(customer_id, shoot.id, f"h{ordinal}")
             services.store.put(key, data)
-            session.add(
-                Headshot(
-                    shoot_id=shoot.id,
-                    ordinal=ordinal,
-                    style="corporate",
-                    prompt="a photo",
-                    seed=ordinal,
-                    key=key,
-                    rendered_at=utcnow(),
-                )
+            headshot = Headshot(
+                shoot_id=shoot.id,
+                ordinal=ordinal,
+                style="corporate",
+                seed=ordinal,
+                key=key,
+                rendered_at=utcnow(),
             )
+            personal.seal_prompts(services.keys, customer_id, headshot, prompt="a photo", negative="")
+            session.add(headshot)
     return images
 
 
@@ -157,11 +158,11 @@ def test_access_and_portability_export_archive(services, capsys, tmp_path, type_
     assert code == 1 and again["error"] == "refused"
 
     [notice] = [m for m in mails_to(services, ADA) if "export is ready" in m["Subject"]]
-    link = next(line for line in body(notice).splitlines() if "/exports/" in line)
-    assert link.startswith(services.settings.public_url + "/exports/")
+    link = next(line for line in body(notice).splitlines() if "/exports/" in line).strip()
+    assert link.startswith(f"{services.settings.public_url}/exports/{request_id}?token=")
     with services.db.session() as session:
         export = session.scalar(select(DataExport))
-        assert export.token_hash == hash_token(link.rsplit("/", 1)[1])
+        assert export.token_hash == hash_token(link.rsplit("token=", 1)[1])
         assert export.expires_at - export.created_at == timedelta(days=7)
         assert export.key.startswith(Keys.customer(customer_id) + "exports/")
     assert services.raw_store.get(export.key)[:4] == b"HPX1", "the stored archive must be sealed"
@@ -269,14 +270,15 @@ def test_rectification_changes_fields_audits_names_and_mails_both_addresses(serv
 
     with services.db.session() as session:
         customer = session.get(Customer, customer_id)
-        assert (customer.name, customer.email, customer.gender) == (
+        keys = services.keys
+        assert (personal.name_of(keys, customer), personal.email_of(keys, customer), customer.gender) == (
             "Ada King",
             "ada.king@example.com",
             "woman",
         )
-        assert customer.preferences == {"attire": "navy suit"}
+        assert personal.preferences_of(keys, customer) == {"attire": "navy suit"}
         request = session.get(PrivacyRequest, out["request_id"])
-        assert request.changes is None, "the new values are personal: cleared once applied"
+        assert request.changes_sealed is None, "the new values are personal: cleared once applied"
         [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.rectified")).all()
         assert event.details == {"fields": ["email", "name", "preferences"]}  # gender was already woman
         assert "Ada King" not in json.dumps([e.details for e in session.scalars(select(AuditEvent))])
@@ -307,8 +309,8 @@ def test_rectification_refusals(services, capsys):
     code, status = cli(capsys, "privacy", "status", out["request_id"])
     assert status["status"] == "rejected"
     with services.db.session() as session:
-        assert session.get(PrivacyRequest, out["request_id"]).changes is None
-        assert session.scalar(select(Customer).where(Customer.email == ADA)) is not None
+        assert session.get(PrivacyRequest, out["request_id"]).changes_sealed is None
+        assert personal.find_by_email(session, services.keys, ADA) is not None
 
 
 def test_restriction_holds_other_mail_until_lifted(services, capsys):
@@ -321,11 +323,12 @@ def test_restriction_holds_other_mail_until_lifted(services, capsys):
         assert is_restricted(session, customer_id)
     assert any("restricted" in m["Subject"] for m in mails_to(services, ADA))
 
-    from headpix.mail import dispatch_one, enqueue
+    from headpix.outbox import dispatch, enqueue
 
     with services.db.session() as session:
         row = enqueue(
             session,
+            services.keys,
             dedup_key="delivery:some-shoot",
             kind="delivery",
             customer_id=customer_id,
@@ -333,8 +336,7 @@ def test_restriction_holds_other_mail_until_lifted(services, capsys):
             subject="Your photoshoot is ready",
             body="...",
         )
-        dispatch_one(session, row, services)
-        assert row.status == "held"
+    assert dispatch(services, row.id).status == "held"
     # Request-related mail still goes out while restricted.
     access = requests.submit(services, RequestType.access, ADA)
     token_from_mail(services, access.request_id)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from headpix import compliance, retention
+from headpix import compliance, personal, retention
 from headpix.app.cli import main
 from headpix.services import Services
 from headpix.storage import Keys
@@ -31,11 +31,12 @@ T0 = datetime(2027, 1, 1, tzinfo=UTC)
 
 def add_customer(services: Services, email: str, *, now: datetime, name: str | None = None) -> str:
     with services.db.session() as session:
-        customer = Customer(
+        customer = personal.new_customer(
+            services.keys,
             name=name or f"Customer {email.split('@')[0].title()}",
             email=email,
-            gender="woman",
             preferences={},
+            gender="woman",
             policy_version="2026-11",
             consented_at=now,
             created_at=now,
@@ -70,7 +71,7 @@ def add_shoot(
             photo = OriginalPhoto(
                 shoot_id=shoot.id,
                 ordinal=ordinal,
-                filename=f"selfie{ordinal}.jpg",
+                filename_sealed=personal.seal_filename(services.keys, customer_id, f"selfie{ordinal}.jpg"),
                 sha256=uuid.uuid4().hex * 2,
                 size_bytes=4,
                 uploaded_at=now,
@@ -104,11 +105,11 @@ def add_shoot(
                     shoot_id=shoot.id,
                     ordinal=ordinal,
                     style="studio",
-                    prompt="p",
                     seed=1,
                     key="",
                     rendered_at=now,
                 )
+                personal.seal_prompts(services.keys, customer_id, headshot, prompt="p", negative="")
                 session.add(headshot)
                 session.flush()
                 headshot.key = Keys.headshot(customer_id, shoot.id, headshot.id)
@@ -189,13 +190,13 @@ def test_unconfirmed_requests_expire_and_sent_mail_bodies_go(services):
 
     add_customer(services, "ada@example.com", now=T0)
     view = submit(services, RequestType.erasure, "ada@example.com", now=T0)
-    assert count(services, OutboxMessage, OutboxMessage.body.is_not(None)) == 1
+    assert count(services, OutboxMessage, OutboxMessage.content_sealed.is_not(None)) == 1
 
     result = retention.sweep(services, T0 + timedelta(hours=1))
     assert result.mail_bodies_deleted == 1 and result.requests_expired == 0
     with services.db.session() as session:
         sent = session.scalars(select(OutboxMessage)).one()
-        assert sent.status == "sent" and sent.body is None and sent.to_address is None
+        assert sent.status == "sent" and sent.content_sealed is None and sent.recipient_sealed is None
 
     hours = services.settings.request_token_hours
     result = retention.sweep(services, T0 + timedelta(hours=hours + 1))

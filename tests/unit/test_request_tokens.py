@@ -1,7 +1,7 @@
 """Confirmation tokens are typed or pasted on a command line: they must never look like an option."""
 
 from headpix.app.cli import build_parser
-from headpix.privacy.requests import new_token
+from headpix.links import new_token
 
 
 def test_tokens_never_start_with_a_dash():

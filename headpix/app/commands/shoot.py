@@ -44,8 +44,8 @@ def render(report: ShootReport) -> str:
         lines.append(f"  {report.detail}")
     for style, count in sorted(report.per_style.items()):
         lines.append(f"  {style}: {count} headshots")
-    if report.gallery_url:
-        lines.append(f"  gallery: {report.gallery_url}")
+    if report.gallery_link_sent:
+        lines.append(f"  gallery link: sent by mail, expires {report.gallery_link_expires_at}")
     if report.email:
         lines.append(f"  email: {report.email}")
     for photo in report.rejected_photos:
