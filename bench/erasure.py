@@ -1,12 +1,21 @@
-"""Erasure throughput against moto's S3 server, and the same objects deleted with raw DeleteObjects.
+"""Erasure on PostgreSQL + moto's S3 server: does its cost grow with the database, and how far
+is it from the raw deletes of the same rows and object versions?
 
-    .venv/bin/python bench/erasure.py --customers 20
+    .venv/bin/python bench/erasure.py --customers 20 --background 1000 50000
 
-Each customer gets a realistic footprint: profile, one delivered shoot with 8 photo rows,
+For each background size B, a fresh PostgreSQL database (and key store) gets B background
+customers (rows only: profile, a shoot, four photos, a consent, an outbox row; their sealed
+values are opaque random bytes of the real size, since no erasure ever opens them), then
+2 x N customers with a realistic footprint: profile, one delivered shoot with 8 photo rows,
 an identity model and 8 headshots (sealed objects on a versioned bucket, two versions of
-some), outbox rows and a confirmed erasure request. Erasure is the real path (rows DELETEd,
-every version deleted, key shredded, residue verified, receipt signed). The baseline deletes
-the same number of object versions with batched `DeleteObjects` and nothing else.
+one), an outbox row and a confirmed erasure request. moto's `list_object_versions` copies
+every version of the bucket on each call, so only these customers have objects.
+
+N are erased through the real path (fence, stop, DELETE, every version, key shredded,
+bounded verification, signed receipt, notice). The other N are deleted raw: the same
+DELETE statements, children first, and the same object versions with one
+`list_object_versions` and one batched `DeleteObjects` per customer, nothing else.
+Reported: seconds per customer for each, the ratio between B sizes, and erasure over raw.
 """
 
 from __future__ import annotations
@@ -102,21 +111,196 @@ def seed_customer(services, index: int) -> str:  # type: ignore[no-untyped-def]
         return request.id
 
 
+def fresh_database(admin_url: str, name: str) -> str:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed_background(services, count: int) -> None:  # type: ignore[no-untyped-def]
+    """Bulk rows of customers who are not erased: what the erasure's queries must not scan."""
+    import sqlalchemy as sa
+
+    from schemas.models import Customer, OriginalPhoto, OutboxMessage, Photoshoot, new_id
+    from schemas.privacy import Consent
+
+    now = datetime.now(UTC)
+    batch = 5000
+    for start in range(0, count, batch):
+        customers, shoots, photos, consents, outbox = [], [], [], [], []
+        for _ in range(min(batch, count - start)):
+            cid, sid = new_id(), new_id()
+            customers.append(
+                {
+                    "id": cid,
+                    "name_sealed": os.urandom(48),
+                    "email_sealed": os.urandom(56),
+                    "email_index": os.urandom(32).hex(),
+                    "preferences_sealed": os.urandom(64),
+                    "gender": "woman",
+                    "policy_version": "2026-11",
+                    "consented_at": now,
+                    "consent_channel": "web",
+                    "created_at": now,
+                    "last_active_at": now,
+                }
+            )
+            shoots.append({"id": sid, "customer_id": cid, "status": "delivered", "created_at": now})
+            photos += [
+                {
+                    "id": new_id(),
+                    "shoot_id": sid,
+                    "ordinal": i,
+                    "filename_sealed": os.urandom(40),
+                    "sha256": os.urandom(32).hex(),
+                    "size_bytes": 1,
+                    "verdict": "accepted",
+                    "uploaded_at": now,
+                }
+                for i in range(4)
+            ]
+            consents.append(
+                {
+                    "id": new_id(),
+                    "customer_id": cid,
+                    "policy_version": "2026-11",
+                    "action": "accepted",
+                    "channel": "web",
+                    "at": now,
+                }
+            )
+            outbox.append(
+                {
+                    "id": new_id(),
+                    "dedup_key": f"delivery:{sid}",
+                    "kind": "delivery",
+                    "category": "transactional",
+                    "customer_id": cid,
+                    "status": "sent",
+                    "attempts": 1,
+                    "created_at": now,
+                }
+            )
+        with services.db.engine.begin() as conn:
+            for table, rows in (
+                (Customer, customers),
+                (Photoshoot, shoots),
+                (OriginalPhoto, photos),
+                (Consent, consents),
+                (OutboxMessage, outbox),
+            ):
+                conn.execute(sa.insert(table), rows)
+    with services.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+def raw_delete(services, s3, bucket: str, customer_id: str) -> None:  # type: ignore[no-untyped-def]
+    """The floor: the same rows and object versions, deleted with nothing around them."""
+    import sqlalchemy as sa
+
+    shoots = "SELECT id FROM photoshoots WHERE customer_id = :c"
+    with services.db.engine.begin() as conn:
+        for statement in (
+            "DELETE FROM outbox WHERE customer_id = :c",
+            "DELETE FROM consents WHERE customer_id = :c",
+            f"DELETE FROM gallery_links WHERE shoot_id IN ({shoots})",
+            f"DELETE FROM headshots WHERE shoot_id IN ({shoots})",
+            f"DELETE FROM identity_models WHERE shoot_id IN ({shoots})",
+            f"DELETE FROM original_photos WHERE shoot_id IN ({shoots})",
+            "DELETE FROM photoshoots WHERE customer_id = :c",
+            "UPDATE privacy_requests SET customer_id = NULL WHERE customer_id = :c",
+            "DELETE FROM customers WHERE id = :c",
+        ):
+            conn.execute(sa.text(statement), {"c": customer_id})
+    prefix = f"hp/customers/{customer_id}/"
+    page = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
+    objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", [])]
+    if objects:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    services.keys.destroy(customer_id)
+
+
+def measure(admin_url: str, endpoint: str, s3, background: int, customers: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from headpix.app.wiring import install_launcher
+    from headpix.privacy.erasure import run_erasure
+    from headpix.services import Services, use_services
+    from headpix.settings import load_settings
+
+    tag = f"headpix_bench_{background}"
+    home = Path(tempfile.mkdtemp(prefix="headpix-bench-"))
+    bucket = f"erase-{background}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    try:
+        services = install_launcher(
+            Services(
+                load_settings(
+                    home=home,
+                    key_dir=home.parent / f"{home.name}-keys",
+                    database_url=fresh_database(admin_url, tag),
+                    keys_database_url=fresh_database(admin_url, tag + "_keys"),
+                    storage_url=f"s3://{bucket}/hp",
+                    s3_endpoint_url=endpoint,
+                    s3_access_key_id="t",
+                    s3_secret_access_key="t",
+                )
+            )
+        )
+        services.migrate()
+        use_services(services)
+        seed_background(services, background)
+        erased = [seed_customer(services, i) for i in range(customers)]
+        raw = [seed_customer(services, customers + i) for i in range(customers)]
+        with services.db.session() as session:
+            from schemas.privacy import PrivacyRequest
+
+            raw_ids = [str(session.get(PrivacyRequest, r).customer_id) for r in raw]  # type: ignore[union-attr]
+        start = time.perf_counter()
+        for request_id in erased:
+            assert run_erasure(services, request_id) == "completed"
+        erase_s = (time.perf_counter() - start) / customers
+        start = time.perf_counter()
+        for customer_id in raw_ids:
+            raw_delete(services, s3, bucket, customer_id)
+        raw_s = (time.perf_counter() - start) / customers
+        services.db.dispose()
+        services.keys.db.dispose()
+        return {"erasure_s_per_customer": round(erase_s, 4), "raw_s_per_customer": round(raw_s, 4)}
+    finally:
+        drop_database(admin_url, tag)
+        drop_database(admin_url, tag + "_keys")
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(home.parent / f"{home.name}-keys", ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument(
+        "--customers", type=int, default=20, help="customers erased (and as many deleted raw)"
+    )
+    parser.add_argument("--background", type=int, nargs=2, default=[1000, 50000], metavar=("SMALL", "LARGE"))
+    parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="headpix-bench-"))
-    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="headpix-bench-prefect-"))
 
     import logging
 
     import boto3
     from moto.server import ThreadedMotoServer
-
-    from headpix.privacy.receipts import init_key
-    from headpix.services import Services
-    from headpix.settings import load_settings
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log names object keys
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -126,62 +310,26 @@ def main() -> None:
     s3 = boto3.client(
         "s3", endpoint_url=endpoint, aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1"
     )
-
-    def bucket(name: str) -> str:
-        s3.create_bucket(Bucket=name)
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        return name
-
-    services = Services(
-        load_settings(
-            home=home,
-            storage_url=f"s3://{bucket('erase')}/hp",
-            s3_endpoint_url=endpoint,
-            s3_access_key_id="t",
-            s3_secret_access_key="t",
-            receipt_signing_key_file=str(init_key(home.parent / f"{home.name}-receipt.pem")),
-        )
-    )
-    services.migrate()
     try:
-        run(services, s3, bucket, args.customers)
+        small, large = (measure(args.admin_url, endpoint, s3, b, args.customers) for b in args.background)
     finally:
         server.stop()
-        shutil.rmtree(home, ignore_errors=True)
-        Path(home.parent / f"{home.name}-receipt.pem").unlink(missing_ok=True)
-
-
-def run(services, s3, bucket, customers: int) -> None:  # type: ignore[no-untyped-def]
-    from headpix.privacy.erasure import run_erasure
-
-    requests = [seed_customer(services, i) for i in range(customers)]
-    versions = len(s3.list_object_versions(Bucket="erase").get("Versions", []))
-
-    start = time.perf_counter()
-    for request_id in requests:
-        assert run_erasure(services, request_id) == "completed"
-    erase_s = time.perf_counter() - start
-
-    # Baseline: the same number of object versions, deleted with raw batched DeleteObjects.
-    bucket("raw")
-    for i in range(versions):
-        s3.put_object(Bucket="raw", Key=f"k/{i}", Body=b"x")
-    listed = s3.list_object_versions(Bucket="raw")["Versions"]
-    start = time.perf_counter()
-    for at in range(0, len(listed), 1000):
-        batch = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listed[at : at + 1000]]
-        s3.delete_objects(Bucket="raw", Delete={"Objects": batch, "Quiet": True})
-    raw_s = time.perf_counter() - start
-
     print(
         json.dumps(
             {
-                "customers": customers,
-                "object_versions": versions,
-                "erasure_s": round(erase_s, 2),
-                "customers_per_s": round(customers / erase_s, 2),
-                "raw_delete_objects_s": round(raw_s, 3),
-                "erasure_over_raw_delete": round(erase_s / raw_s, 1),
+                "customers_erased": args.customers,
+                "background": args.background,
+                "small": small,
+                "large": large,
+                "large_over_small": round(
+                    large["erasure_s_per_customer"] / small["erasure_s_per_customer"], 2
+                ),
+                "erasure_over_raw_large": round(
+                    large["erasure_s_per_customer"] / large["raw_s_per_customer"], 2
+                ),
+                "erasure_over_raw_small": round(
+                    small["erasure_s_per_customer"] / small["raw_s_per_customer"], 2
+                ),
             }
         )
     )
