@@ -27,6 +27,7 @@ from headpix.privacy.erasure_phases import (
     STOP_WAIT_SECONDS,
     Work,
     done,
+    mark,
     notify,
     object_shoot_ids,
     sign,
@@ -102,8 +103,8 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
         with services.db.session() as session:
             shoot_ids = _shoot_ids(session, work.customer_id)
             work.counts.update(delete_rows(session, work.customer_id, work.scope, held, keys=services.keys))
+            mark(session, work, "delete_rows")
         work.shoot_ids = shoot_ids
-        done(services, work, "delete_rows")
     if work.after("delete_objects"):
         shoot_ids = work.shoot_ids or object_shoot_ids(services, work.customer_id)
         removed = sum(

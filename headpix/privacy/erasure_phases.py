@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from headpix import personal
 from headpix.errors import HeadpixError
@@ -58,10 +59,15 @@ class Work:
 def done(services: Services, work: Work, phase: str, **details: Any) -> None:
     """Persist a finished phase with the counts so far: the point a retry resumes from."""
     with services.db.session() as session:
-        request = load_request(session, work.request_id)
-        request.phase = phase
-        request.outcome = {**(request.outcome or {}), "deleted": dict(work.counts), **details}
-        record(session, actor="system", action=f"erasure.{phase}", request_id=work.request_id)
+        mark(session, work, phase, **details)
+
+
+def mark(session: Session, work: Work, phase: str, **details: Any) -> None:
+    """Record a phase inside the transaction that did its work: both happen, or neither."""
+    request = load_request(session, work.request_id)
+    request.phase = phase
+    request.outcome = {**(request.outcome or {}), "deleted": dict(work.counts), **details}
+    record(session, actor="system", action=f"erasure.{phase}", request_id=work.request_id)
     work.phase = phase
 
 

@@ -62,6 +62,7 @@ ROW_ACTIONS = {
     "privacy_requests": "unlink",
     "legal_holds": "unlink",
     "customer_data_keys": "shred",
+    "request_keys": "shred",  # an erasure's own, once its final notice is handed over
 }
 
 

@@ -64,7 +64,13 @@ def test_processes_creating_the_key_store_together(fresh_postgres_url):
 
 
 def production_env(tmp_path: Path) -> dict[str, str]:
+    from headpix.privacy.receipts import init_key
+
+    receipt = tmp_path / "vault" / "receipt.pem"
+    if not receipt.exists():
+        init_key(receipt)
     return {
+        "HEADPIX_RECEIPT_SIGNING_KEY_FILE": str(receipt),
         "HEADPIX_ENVIRONMENT": "production",
         "HEADPIX_HOME": str(tmp_path / "state"),
         "HEADPIX_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'headpix.db'}",
@@ -85,7 +91,7 @@ def test_production_start_up_never_migrates_and_names_the_command(tmp_path):
 
 def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "headpix.cli", *args],
+        [sys.executable, "-m", "headpix.app.cli", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -114,15 +120,28 @@ def test_placeholder_secret_refuses_the_cli_naming_the_setting(tmp_path):
 
 
 @pytest.mark.postgres
-def test_unexpected_error_is_the_documented_json_without_internals(tmp_path, postgres_url):
+def test_an_unreachable_database_is_the_documented_json_without_internals(tmp_path, postgres_url):
+    """Once an unexpected error, now translated: a clear code and message, nothing internal."""
     missing = postgres_url.rsplit("/", 1)[0] + "/headpix_no_such_database"
     env = {"HEADPIX_HOME": str(tmp_path / "state"), "HEADPIX_DATABASE_URL": missing}
     result = cli(["shoot", "status", "0000", "--json"], env)
-    assert result.returncode == 70
+    assert result.returncode == 1
     out = json.loads(result.stdout)
-    assert out["error"] == "internal" and "incident" in out["message"]
+    assert out["error"] == "database_unavailable" and "HEADPIX_DATABASE_URL" in out["message"]
     assert "Traceback" not in result.stderr
     assert "headpix_no_such_database" not in result.stdout + result.stderr
-    verbose = cli(["-v", "shoot", "status", "0000", "--json"], env)
-    assert verbose.returncode == 70 and "message withheld" in verbose.stderr
-    assert "headpix_no_such_database" not in verbose.stderr
+
+
+def test_an_unexpected_error_is_the_documented_json_without_internals(tmp_path):
+    """An error nothing translates (a key store whose server refuses connections, met while the
+    key ring builds its schema) ends in the documented form with an incident id, never a
+    traceback or the failing value."""
+    env = {
+        "HEADPIX_HOME": str(tmp_path / "state"),
+        "HEADPIX_KEYS_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/headpix_no_such_keys",
+    }
+    result = cli(["privacy", "request", "access", "--email", "a@example.com", "--json"], env)
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.returncode == 70 and "Traceback" not in result.stderr
+    assert out["error"] == "internal" and "incident" in out["message"]
+    assert "headpix_no_such_keys" not in result.stdout + result.stderr
