@@ -18,10 +18,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from headpix.drafts import sweep_drafts
 from headpix.mail import dispatch_one, enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.holds import active_holds, held_categories
 from headpix.privacy.requests import OPEN, expire
+from headpix.reminders import remind_expiring_galleries
 from headpix.services import Services
 from headpix.storage import Keys
 from schemas.models import (
@@ -56,6 +58,8 @@ class SweepResult:
     mail_bodies_deleted: int = 0
     inactivity_warnings: int = 0
     inactivity_erasures: int = 0
+    drafts_deleted: int = 0
+    gallery_reminders: int = 0
     overdue: int = 0
 
     def to_json(self) -> dict[str, int]:
@@ -471,6 +475,8 @@ CATEGORIES: tuple[tuple[str, Callable[[Services, datetime], int]], ...] = (
     ("links_deleted", delete_expired_links),
     ("inactivity_erasures", erase_inactive_customers),
     ("inactivity_warnings", warn_inactive_customers),
+    ("drafts_deleted", sweep_drafts),
+    ("gallery_reminders", remind_expiring_galleries),
     ("mail_bodies_deleted", delete_sent_mail_bodies),
 )
 
