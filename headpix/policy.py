@@ -16,6 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from headpix.errors import CommandError, NotFound
+from headpix.links import policy_notice_url
 from headpix.mail import enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.requests import RequestType, submit
@@ -105,7 +106,7 @@ def notice_key(version: str, customer_id: str) -> str:
     return f"policy:{version}:{customer_id}"
 
 
-def notice_body(name: str, policy: PolicyVersion) -> str:
+def notice_body(name: str, policy: PolicyVersion, url: str) -> str:
     return "\n".join(
         [
             f"Hello {name},",
@@ -115,9 +116,9 @@ def notice_body(name: str, policy: PolicyVersion) -> str:
             "",
             policy.text,
             "",
-            "If you do not agree, withdraw your consent before then and we will delete",
-            "everything we hold about you:",
-            f"  headpix consent withdraw --email <you> --version {policy.version}",
+            "Accept it, or if you do not agree withdraw your consent before then and we will",
+            "delete everything we hold about you, on this page:",
+            f"  {url}",
             "— Headpix",
         ]
     )
@@ -159,7 +160,7 @@ def _queue_batch(services: Services, policy: PolicyVersion, prefix: str) -> int:
                 customer_id=customer.id,
                 to=customer.email,
                 subject=f"Our privacy policy changes on {policy.effective_at:%Y-%m-%d}",
-                body=notice_body(customer.name, policy),
+                body=notice_body(customer.name, policy, policy_notice_url(services.settings, policy.version)),
                 category="transactional",  # a legal notice: the marketing suppression list does not apply
             )
         return len(customers)

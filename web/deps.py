@@ -130,7 +130,7 @@ Form = Annotated[dict[str, str], Depends(read_form)]
 
 def render(request: Request, ctx: WebContext, name: str, status: int = 200, **values: Any) -> Any:
     """A page, with the CSRF token and sign-in state every layout needs."""
-    values.setdefault("signed_in", bool(getattr(request.state, "customer_id", None)))
+    values.setdefault("signed_in", bool(optional_customer(request, ctx)))
     values["csrf"] = csrf_for(request, ctx)
     if status == 200:
         count_page_view(ctx, name)

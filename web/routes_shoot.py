@@ -11,6 +11,7 @@ from PIL import Image
 
 from headpix import sessions
 from headpix.services import Services
+from headpix.settings import TINY_MODEL, TINY_XL_MODEL
 from web import core, shooting, uploads
 from web.deps import Ctx, Customer, Form, WebError, not_found, render
 from web.zipstream import stream_zip
@@ -18,6 +19,11 @@ from web.zipstream import stream_zip
 router = APIRouter()
 PRIVATE = {"cache-control": "private, no-store"}
 THUMB_SIDE = 256
+
+
+def is_tiny(ctx: Ctx) -> bool:
+    """The built-in demo model renders noise: say so where the customer sees it."""
+    return ctx.services.settings.base_model in (TINY_MODEL, TINY_XL_MODEL)
 
 
 def owned(ctx: Ctx, customer_id: str, shoot_id: str) -> None:
@@ -108,7 +114,16 @@ def gallery(request: Request, ctx: Ctx, customer_id: Customer, shoot_id: str) ->
     if not shots:
         raise WebError(404, "not_found", "This photoshoot has no headshots (yet, or any more).")
     base = f"/shoots/{shoot_id}"
-    return render(request, ctx, "gallery.html", shots=shots, base=base, shoot_id=shoot_id, owner=True)
+    return render(
+        request,
+        ctx,
+        "gallery.html",
+        shots=shots,
+        base=base,
+        shoot_id=shoot_id,
+        owner=True,
+        noise=is_tiny(ctx),
+    )
 
 
 @router.get("/shoots/{shoot_id}/headshots/{headshot_id}", name="shoot_headshot")

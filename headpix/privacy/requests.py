@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from headpix.errors import CommandError, NotFound
 from headpix.gallery import hash_token
+from headpix.links import confirm_url
 from headpix.mail import dispatch_one, enqueue
 from headpix.privacy.audit import record
 from headpix.services import Services
@@ -190,7 +191,10 @@ def submit(
                     customer_id=customer.id,
                     to=customer.email,
                     subject=f"Confirm your {type_.value} request",
-                    body=confirmation_body(request.id, type_, token, services.settings.request_token_hours),
+                    body=confirmation_body(
+                        request.id, type_, token, services.settings.request_token_hours,
+                        url=confirm_url(services.settings, request.id, token),
+                    ),
                 )
         request_id = request.id
     dispatch_request_mail(services, request_id)
@@ -206,18 +210,19 @@ def new_token() -> str:
     return secrets.token_hex(24)
 
 
-def confirmation_body(request_id: str, type_: RequestType, token: str, hours: int) -> str:
+def confirmation_body(request_id: str, type_: RequestType, token: str, hours: int, *, url: str) -> str:
     return "\n".join(
         [
             "Hello,",
             "",
             f"We received a {type_.value} request for the data we hold about you.",
-            "If you made it, confirm it with this request id and token:",
+            "If you made it, confirm it on this page:",
             "",
+            f"  {url}",
+            "",
+            "(or give an operator this request id and token)",
             f"  request: {request_id}",
             f"  token:   {token}",
-            "",
-            f"  headpix privacy confirm {request_id} --token {token}",
             "",
             f"The token works once and expires in {hours} hours. If you did not ask, ignore this",
             "message and nothing will happen.",
