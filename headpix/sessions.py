@@ -93,6 +93,16 @@ def create_sign_in_link(services: Services, *, customer_id: str, now: datetime |
     return token
 
 
+def sign_in_link_valid(services: Services, token: str, *, now: datetime | None = None) -> bool:
+    """Whether a link would sign in, without using it up (its page shows a button)."""
+    if not token or len(token) > 100:
+        return False
+    now = now or utcnow()
+    with services.db.session() as session:
+        row = session.scalar(select(SignInToken).where(SignInToken.token_hash == token_hash("link", token)))
+        return row is not None and row.expires_at > now
+
+
 def use_sign_in_link(services: Services, token: str, *, now: datetime | None = None) -> str | None:
     """Consume a link: its row is deleted whatever the outcome; the customer id when it was valid."""
     if not token or len(token) > 100:

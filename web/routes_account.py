@@ -124,6 +124,8 @@ def signin_post(request: Request, ctx: Ctx, form: Form) -> Any:
 @router.get("/signin/{token}", name="signin_link")
 def signin_link(request: Request, ctx: Ctx, token: str) -> Any:
     # Opening the link only shows a button: mail scanners that fetch links must not use it up.
+    if not sessions.sign_in_link_valid(ctx.services, token):
+        raise WebError(404, "not_found", "This sign-in link has expired or was used already. Ask for a new one.")
     return render(request, ctx, "signin_link.html", token=token)
 
 
