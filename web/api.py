@@ -79,7 +79,16 @@ def api_draft(ctx: Ctx, customer_id: Customer) -> DraftOut:
     return uploads.draft_state(ctx.services, customer_id, proven=proven)
 
 
-@router.put("/draft/photos", response_model=PhotoFeedbackOut)
+PHOTO_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "the photo's bytes (JPEG, PNG, WebP or HEIC), one photo per request",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.put("/draft/photos", response_model=PhotoFeedbackOut, openapi_extra=PHOTO_BODY)
 async def api_upload(
     request: Request, ctx: Ctx, customer_id: Customer, name: str = "photo"
 ) -> PhotoFeedbackOut:

@@ -114,7 +114,7 @@ def request_pending_confirmation(services: Services, request_id: str, token: str
         request = session.get(PrivacyRequest, request_id)
         if request is None or request.status != "awaiting_confirmation" or request.token_hash is None:
             return None
-        if not hmac.compare_digest(request.token_hash, hash_token(token)):
+        if not hmac.compare_digest(request.token_hash.encode(), hash_token(token).encode()):
             return None
         if request.token_expires_at is not None and request.token_expires_at <= utcnow():
             return None
@@ -213,7 +213,7 @@ def customer_of_unsubscribe(services: Services, token: str) -> str | None:
     customer_id, _, _sig = token.partition(".")
     if not customer_id or len(token) > 120:
         return None
-    if not hmac.compare_digest(unsubscribe_token(services, customer_id), token):
+    if not hmac.compare_digest(unsubscribe_token(services, customer_id).encode(), token.encode()):
         return None
     return customer_id
 

@@ -27,7 +27,8 @@ from web.deps import (
     set_session_cookie,
 )
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages; the JSON API is documented
+LINK_GONE = "This sign-in link has expired or was used already. Ask for a new one."
 PREFERENCE_CHOICES = {
     "attire": ["", "business suit", "smart casual", "blazer and open collar", "knitwear"],
     "background": ["", "office", "plain studio grey", "city street", "outdoors, greenery"],
@@ -125,7 +126,7 @@ def signin_post(request: Request, ctx: Ctx, form: Form) -> Any:
 def signin_link(request: Request, ctx: Ctx, token: str) -> Any:
     # Opening the link only shows a button: mail scanners that fetch links must not use it up.
     if not sessions.sign_in_link_valid(ctx.services, token):
-        raise WebError(404, "not_found", "This sign-in link has expired or was used already. Ask for a new one.")
+        raise WebError(404, "not_found", LINK_GONE)
     return render(request, ctx, "signin_link.html", token=token)
 
 

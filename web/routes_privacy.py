@@ -24,7 +24,7 @@ from web.deps import (
     render,
 )
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages; the JSON API is documented
 RIGHTS = [
     ("access", "Get a copy of your data", "We email you a link to download everything we hold about you."),
     ("portability", "Take your data elsewhere", "The same archive, in a documented machine-readable format."),

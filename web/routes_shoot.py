@@ -16,7 +16,7 @@ from web import core, shooting, uploads
 from web.deps import Ctx, Customer, Form, WebError, not_found, render
 from web.zipstream import stream_zip
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages; the JSON API is documented
 PRIVATE = {"cache-control": "private, no-store"}
 THUMB_SIDE = 256
 

@@ -75,7 +75,7 @@ def csrf_valid(secret: bytes, binding: str, token: str, *, now: float | None = N
     if not 0 <= current - int(stamp) <= CSRF_MAX_AGE_S:
         return False
     expected = hmac.new(secret, f"{binding}|{stamp}".encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, sig)
+    return hmac.compare_digest(expected.encode(), sig.encode())
 
 
 class RateLimiter:

@@ -123,7 +123,7 @@ def two_customers(web: WebServer) -> tuple[dict[str, str], TestClient, TestClien
 
 
 def test_every_route_with_an_id_or_token_is_404_for_another_customer(web: WebServer, two_customers: Any):
-    ids, first, second = two_customers
+    ids, _first, second = two_customers
     csrf = csrf_of(second)
     tried = []
     for route in route_table(web.app):
