@@ -25,6 +25,7 @@ from headpix.privacy.holds import active_holds, held_categories
 from headpix.privacy.requests import OPEN, expire
 from headpix.reminders import remind_expiring_galleries
 from headpix.services import Services
+from headpix.signups import forget_unproven_signups
 from headpix.storage import Keys
 from schemas.models import (
     Customer,
@@ -60,6 +61,7 @@ class SweepResult:
     inactivity_erasures: int = 0
     drafts_deleted: int = 0
     gallery_reminders: int = 0
+    unproven_signups: int = 0
     overdue: int = 0
 
     def to_json(self) -> dict[str, int]:
@@ -477,6 +479,7 @@ CATEGORIES: tuple[tuple[str, Callable[[Services, datetime], int]], ...] = (
     ("inactivity_warnings", warn_inactive_customers),
     ("drafts_deleted", sweep_drafts),
     ("gallery_reminders", remind_expiring_galleries),
+    ("unproven_signups", forget_unproven_signups),
     ("mail_bodies_deleted", delete_sent_mail_bodies),
 )
 

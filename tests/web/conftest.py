@@ -113,7 +113,7 @@ def web_services(home: Path, session_dir: Path, url: str, **overrides: Any) -> S
 
 
 @pytest.fixture(scope="session")
-def web(session_dir: Path, ray_local: None) -> Iterator[WebServer]:
+def web(session_dir: Path) -> Iterator[WebServer]:
     sock = free_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     services = web_services(session_dir / "web-state", session_dir, url)

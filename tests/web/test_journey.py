@@ -18,7 +18,7 @@ from headpix.samples import sample_photos
 from schemas.models import Customer, Headshot
 from tests.web.conftest import WebServer
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("ray_local")]
 EMAIL = "journey.customer@example.com"
 AXE = Axe()
 
