@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def seed_customer(services, index: int) -> str:  # type: ignore[no-untyped-def]
+def seed_customer(services, index: int) -> str:
     from headpix.storage import Keys
     from schemas.models import Customer, Headshot, IdentityModel, OriginalPhoto, OutboxMessage, Photoshoot
     from schemas.privacy import PrivacyRequest
@@ -154,7 +154,7 @@ def main() -> None:
         Path(home.parent / f"{home.name}-receipt.pem").unlink(missing_ok=True)
 
 
-def run(services, s3, bucket, customers: int) -> None:  # type: ignore[no-untyped-def]
+def run(services, s3, bucket, customers: int) -> None:
     from headpix.privacy.erasure import run_erasure
 
     requests = [seed_customer(services, i) for i in range(customers)]

@@ -38,7 +38,7 @@ def test_every_api_operation_survives_fuzzing(web: WebServer, session_cookie: st
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", web.app)
     fuzzed = []
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
 
         @given(case=operation.as_strategy())
         @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
