@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 
 from headpix.services import Services
-from schemas.models import utcnow
+from schemas.models import Customer, utcnow
 from schemas.privacy import SignInToken
 from schemas.web import WebAccount
 
@@ -115,6 +115,9 @@ def use_sign_in_link(services: Services, token: str, *, now: datetime | None = N
         customer_id, valid = row.customer_id, row.expires_at > now
         session.delete(row)
         if valid:
+            customer = session.get(Customer, customer_id)
+            if customer is not None:  # signing in is activity: the inactivity clock starts again
+                customer.last_active_at = now
             account = session.get(WebAccount, customer_id)
             if account is None:
                 session.add(WebAccount(customer_id=customer_id, address_proven_at=now, created_at=now))

@@ -16,7 +16,7 @@ from headpix import analytics, links, sessions
 from headpix.gallery import hash_token
 from headpix.mail import dispatch_one, enqueue
 from headpix.policy import withdraw_consent as withdraw
-from headpix.privacy import requests
+from headpix.privacy import requests, restriction
 from headpix.privacy.rectification import validate_changes
 from headpix.privacy.requests import RequestRefused, RequestType, RequestView
 from headpix.services import Services
@@ -124,6 +124,10 @@ def request_pending_confirmation(services: Services, request_id: str, token: str
 
 def confirm_request(services: Services, request_id: str, token: str) -> RequestView:
     return requests.confirm(services, request_id, token)
+
+
+def lift_restriction(services: Services, request_id: str) -> None:
+    restriction.lift(services, request_id, utcnow())
 
 
 def own_request(services: Services, customer_id: str, request_id: str) -> RequestView | None:

@@ -115,6 +115,21 @@ def request_status(request: Request, ctx: Ctx, customer_id: Customer, request_id
     return render(request, ctx, "request.html", req=view, has_export=export is not None)
 
 
+@router.post("/requests/{request_id}/lift", name="request_lift")
+def request_lift(request: Request, ctx: Ctx, customer_id: Customer, request_id: str, form: Form) -> Any:
+    """End a restriction of processing the customer placed; paused shoots go on."""
+    view = core.own_request(ctx.services, customer_id, request_id)
+    if view is None:
+        raise not_found()
+    try:
+        core.lift_restriction(ctx.services, request_id)
+    except HeadpixError:
+        raise WebError(409, "not_in_force", "This restriction is not in force.") from None
+    return render(
+        request, ctx, "message.html", title="Restriction lifted", message="We process your data again."
+    )
+
+
 @router.get("/requests/{request_id}/export", name="request_export")
 def request_export(ctx: Ctx, customer_id: Customer, request_id: str) -> Response:
     row = core.export_of_request(ctx.services, customer_id, request_id)

@@ -86,3 +86,19 @@ def test_policy_notice_accept_or_withdraw(web: WebServer):
         request = session.scalar(select(PrivacyRequest).where(PrivacyRequest.customer_id == leaver))
         assert request is not None and request.type == "erasure" and request.status == "awaiting_confirmation"
     assert client.get("/policy/no-such-version").status_code == 404
+
+
+def test_restriction_confirmed_then_lifted_from_its_page(web: WebServer):
+    email = "pause.me@example.com"
+    customer_id, client = signed_in(web, email)
+    post_form(client, "/privacy/requests", {"type": "restriction", "email": email}, page="/privacy")
+    confirm = web.link_in_mail(email, "/privacy/confirm/").removeprefix(web.url)
+    assert post_form(client, confirm, {}).status_code == 200
+    with web.services.db.session() as session:
+        request = session.scalar(select(PrivacyRequest).where(PrivacyRequest.customer_id == customer_id))
+        assert request is not None
+        request_id = request.id
+    page = f"/requests/{request_id}"
+    assert "Lift the restriction" in client.get(page).text
+    assert post_form(client, f"{page}/lift", {}, page=page).status_code == 200
+    assert post_form(client, f"{page}/lift", {}, page=page).status_code == 409
