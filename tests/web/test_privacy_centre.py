@@ -7,6 +7,7 @@ import io
 import re
 import zipfile
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -34,7 +35,7 @@ def csrf(client: TestClient, path: str) -> str:
     return found.group(1)
 
 
-def post_form(client: TestClient, path: str, fields: dict[str, str], page: str | None = None) -> object:
+def post_form(client: TestClient, path: str, fields: dict[str, str], page: str | None = None) -> Any:
     body = "&".join(f"{k}={v}" for k, v in {**fields, "csrf": csrf(client, page or path)}.items())
     return client.post(path, content=body.encode(), headers=FORM, follow_redirects=False)
 
