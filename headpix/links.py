@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from headpix.privacy.crypto import KeyRing
 from headpix.settings import Settings
 
 
@@ -50,3 +51,14 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 
 def privacy_centre_url(settings: Settings) -> str:
     return f"{_base(settings)}/privacy"
+
+
+def unsubscribe_token(keys: KeyRing, customer_id: str) -> str:
+    """The token of a marketing mail's one-click unsubscribe link: the id and a keyed signature."""
+    return f"{customer_id}.{keys.pseudonym('unsubscribe:' + customer_id)[:32]}"
+
+
+def list_unsubscribe_headers(settings: Settings, keys: KeyRing, customer_id: str) -> dict[str, str]:
+    """RFC 8058 headers every marketing mail carries (for the mail adapter to add)."""
+    url = unsubscribe_url(settings, unsubscribe_token(keys, customer_id))
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

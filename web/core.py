@@ -203,14 +203,11 @@ def headshots_of(services: Services, shoot_id: str) -> list[dict[str, Any]]:
 
 
 def unsubscribe_token(services: Services, customer_id: str) -> str:
-    """The token of a marketing mail's one-click unsubscribe link: the id and a keyed signature."""
-    return f"{customer_id}.{services.keys.pseudonym('unsubscribe:' + customer_id)[:32]}"
+    return links.unsubscribe_token(services.keys, customer_id)
 
 
 def unsubscribe_headers(services: Services, customer_id: str) -> dict[str, str]:
-    """RFC 8058 headers for marketing mail (the mail adapter adds them when it learns headers)."""
-    url = links.unsubscribe_url(services.settings, unsubscribe_token(services, customer_id))
-    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return links.list_unsubscribe_headers(services.settings, services.keys, customer_id)
 
 
 def customer_of_unsubscribe(services: Services, token: str) -> str | None:
