@@ -59,7 +59,7 @@ def erase_by_cli(read_last_mail, capsys) -> str:
     assert main(["privacy", "request", "erasure", "--email", MARKS[1], "--json"]) == 0
     request = json.loads(capsys.readouterr().out)
     assert request["status"] == "awaiting_confirmation"
-    found = re.search(r"--token (\S+)", read_last_mail())
+    found = re.search(r"^ *token: +(\S+)$", read_last_mail(), re.MULTILINE)
     assert found, "the confirmation email shows no token"
     token = found.group(1)
     assert main(["privacy", "confirm", request["request_id"], "--token", token, "--json"]) == 0
