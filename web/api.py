@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from headpix import sessions
+from headpix import drafts, sessions
 from schemas.web import (
     DraftOut,
     ErrorOut,
@@ -100,8 +100,6 @@ async def api_upload(
 @router.delete("/draft/photos/{photo_id}", response_model=DraftOut)
 def api_remove_photo(request: Request, ctx: Ctx, customer_id: Customer, photo_id: str) -> DraftOut:
     check_origin(request)
-    from headpix import drafts
-
     if not drafts.remove_photo(ctx.services, customer_id=customer_id, photo_id=photo_id):
         raise not_found()
     return api_draft(ctx, customer_id)
