@@ -7,7 +7,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 export RAY_USAGE_STATS_ENABLED := 0
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint clamav bench
+.PHONY: install demo test lint clamav bench web chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -25,10 +25,17 @@ install: $(STAMP)
 demo: install
 	$(PY) -m headpix.app.cli demo
 
+web: install
+	$(PY) -m web
+
+# Debian's chromium drives the browser tests (never `playwright install`).
+chromium:
+	command -v chromium || (apt-get update && apt-get install -y chromium)
+
 clamav:
 	bash scripts/install_clamav.sh .cache/clamav
 
-test: install clamav
+test: install clamav chromium
 	$(PY) -m ruff check .
 	$(PY) -m mypy .
 	.venv/bin/lint-imports
@@ -36,3 +43,4 @@ test: install clamav
 
 bench: install
 	$(PY) bench/overhead.py
+	$(PY) bench/web.py

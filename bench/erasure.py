@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def seed_customer(services, index: int) -> str:  # type: ignore[no-untyped-def]
+def seed_customer(services, index: int) -> str:
     from headpix import personal
     from headpix.outbox import enqueue
     from headpix.storage import Keys
@@ -131,7 +131,7 @@ def drop_database(admin_url: str, name: str) -> None:
     admin.dispose()
 
 
-def seed_background(services, count: int) -> None:  # type: ignore[no-untyped-def]
+def seed_background(services, count: int) -> None:
     """Bulk rows of customers who are not erased: what the erasure's queries must not scan."""
     import sqlalchemy as sa
 
@@ -208,7 +208,7 @@ def seed_background(services, count: int) -> None:  # type: ignore[no-untyped-de
         conn.exec_driver_sql("ANALYZE")
 
 
-def raw_delete(services, s3, bucket: str, customer_id: str) -> None:  # type: ignore[no-untyped-def]
+def raw_delete(services, s3, bucket: str, customer_id: str) -> None:
     """The floor: the same rows and object versions, deleted with nothing around them."""
     import sqlalchemy as sa
 
@@ -234,7 +234,7 @@ def raw_delete(services, s3, bucket: str, customer_id: str) -> None:  # type: ig
     services.keys.destroy(customer_id)
 
 
-def measure(admin_url: str, endpoint: str, s3, background: int, customers: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def measure(admin_url: str, endpoint: str, s3, background: int, customers: int) -> dict[str, float]:
     from headpix.app.wiring import install_launcher
     from headpix.privacy.erasure import run_erasure
     from headpix.services import Services, use_services

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from schemas.models import new_id
 from schemas.privacy import UsageEvent
 
-EVENTS = ("shoot_started", "shoot_delivered", "shoot_failed", "request_received")
+EVENTS = ("shoot_started", "shoot_delivered", "shoot_failed", "request_received", "signup")
+PAGE_VIEW = "page_view:"  # + the route's name (a template path, never a URL with ids or tokens)
 
 
 def hour_of(at: datetime) -> datetime:
@@ -19,7 +20,7 @@ def hour_of(at: datetime) -> datetime:
 
 def count(session: Session, event: str, at: datetime, by: int = 1) -> None:
     """Add ``by`` to the event's count for the hour of ``at`` (in the caller's transaction)."""
-    if event not in EVENTS:
+    if event not in EVENTS and not (event.startswith(PAGE_VIEW) and len(event) <= 60):
         raise ValueError(f"unknown usage event {event!r}; known: {', '.join(EVENTS)}")
     hour = hour_of(at)
     dialect = session.get_bind().dialect.name

@@ -144,6 +144,11 @@ COLUMNS: dict[str, dict[str, Item]] = {
     "retention_incidents": _table(KEPT, "id, found_at, category, shoot_id, object_count"),
     "usage_events": _table(Item(None, "anonymous counts, kept", "keep"), "id, hour, event, count"),
     "alembic_version": _table(INTERNAL, "version_num"),
+    "web_accounts": _table(PROFILE, "customer_id, address_proven_at, created_at"),
+    "draft_photos": _table(
+        _row("photos", "settings: draft_hours (24) unless a shoot starts; deleted with the customer"),
+        "id, customer_id, filename, sha256, size_bytes, phash, key, created_at",
+    ),
     "customer_data_keys": _table(
         Item("photos", "until erasure; key store backups 14 days at most", "shred"),
         "customer_id, wrapped_key, created_at",
@@ -169,6 +174,9 @@ PREFIXES: dict[str, Item] = {
         "headshots", "settings: headshot_days after delivery", "delete every version"
     ),
     "customers/{customer_id}/exports/": Item("exports", "export_days (7)", "delete every version"),
+    "customers/{customer_id}/drafts/": Item(
+        "photos", "settings: draft_hours (24), or until the shoot starts", "delete every version"
+    ),
 }
 
 

@@ -115,8 +115,8 @@ def notice_body(name: str, policy: PolicyVersion, url: str) -> str:
             "",
             policy.text,
             "",
-            "If you do not agree, withdraw your consent before then on this page and we will",
-            "delete everything we hold about you:",
+            "Accept it, or if you do not agree withdraw your consent before then and we will",
+            "delete everything we hold about you, on this page:",
             f"  {url}",
             "— Headpix",
         ]
@@ -152,7 +152,7 @@ def _queue_batch(services: Services, policy: PolicyVersion, prefix: str) -> int:
         noticed = exists().where(OutboxMessage.dedup_key == prefix + Customer.id)
         customers = session.scalars(select(Customer).where(~noticed).limit(NOTICE_BATCH)).all()
         keys = services.keys
-        url = links.policy_url(services.settings, policy.version)
+        url = links.policy_notice_url(services.settings, policy.version)
         for customer in customers:
             enqueue(
                 session,

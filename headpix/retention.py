@@ -18,13 +18,16 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from headpix import personal
+from headpix.drafts import sweep_drafts
 from headpix.outbox import dispatch_due, dispatch_pending, enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.erasure import try_erasure
 from headpix.privacy.hold_rules import active_holds, held_categories
 from headpix.privacy.requests import OPEN, expire
+from headpix.reminders import remind_expiring_galleries
 from headpix.residue_audit import audit_erased_residue, vacuum_after_erasures
 from headpix.services import Services
+from headpix.signups import forget_unproven_signups
 from headpix.storage import Keys
 from schemas.models import (
     Customer,
@@ -61,6 +64,9 @@ class SweepResult:
     mail_retried: int = 0
     inactivity_warnings: int = 0
     inactivity_erasures: int = 0
+    drafts_deleted: int = 0
+    gallery_reminders: int = 0
+    unproven_signups: int = 0
     overdue: int = 0
     failed: dict[str, str] = field(default_factory=dict)
 
@@ -445,6 +451,9 @@ CATEGORIES: tuple[tuple[str, Callable[[Services, datetime], int]], ...] = (
     ("inactivity_erasures", erase_inactive_customers),
     ("inactivity_warnings", warn_inactive_customers),
     ("mail_retried", dispatch_due),
+    ("drafts_deleted", sweep_drafts),
+    ("gallery_reminders", remind_expiring_galleries),
+    ("unproven_signups", forget_unproven_signups),
     ("mail_bodies_deleted", delete_sent_mail_bodies),
     ("residue_incidents", audit_erased_residue),
     ("tables_vacuumed", vacuum_after_erasures),

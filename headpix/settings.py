@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     request_days: int = Field(default=30, ge=1, le=30, description="one month for other rights")
     export_days: int = Field(default=7, ge=1, le=30)
 
+    # Web layer (web/): sessions, sign-in links, upload limits, the draft area.
+    session_idle_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
+    sign_in_link_minutes: int = Field(default=15, ge=1, le=60)
+    upload_max_total_mb: float = Field(default=400.0, gt=0, description="all photos of one shoot")
+    draft_hours: float = Field(default=24.0, gt=0, description="unstarted uploads are swept after this")
+    gallery_reminder_days: float = Field(default=3.0, gt=0, description="reminder before headshots expire")
+    rate_limit_per_minute: int = Field(default=20, ge=1, description="form posts per client or address")
+    upload_rate_per_minute: int = Field(default=120, ge=1)
+
     # Retention (the sweep's safety nets and expiries).
     originals_max_age_hours: float = Field(default=72.0, gt=0)
     headshot_retention_days: float = Field(default=30.0, gt=0, description="after delivery")

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "consent",
     "compliance",
     "mail",
+    "web",
 )
 
 # Commands that run before, or without, the database: production's schema check skips them.

@@ -14,6 +14,7 @@ from headpix.intake import (
     check_photos,
     scanner_from_settings,
 )
+from headpix.intake.feedback import sentence
 from headpix.safeguards import is_restricted
 from headpix.services import Services
 from headpix.shoots import receive_shoot, register_customer
@@ -36,8 +37,9 @@ def refusal_message(report: IntakeReport) -> str:
     lines = ["photos refused:"]
     for verdict in report.photos:
         if not verdict.accepted:
-            lines.append(f"  {verdict.file}: {', '.join(verdict.reasons)}")
-    lines += [f"  (whole set): {reason}" for reason in report.reasons]
+            words = " ".join(sentence(reason) for reason in verdict.reasons)
+            lines.append(f"  {verdict.file}: {', '.join(verdict.reasons)} — {words}")
+    lines += [f"  (whole set): {reason} — {sentence(reason)}" for reason in report.reasons]
     lines.append("Fix or remove these photos, or pass --skip-rejected to use only the good ones.")
     return "\n".join(lines)
 

@@ -123,6 +123,13 @@ def check_photos(
     return IntakeReport(photos=verdicts, reasons=reasons)
 
 
+def check_one(
+    photo: PhotoInput, rules: IntakeRules, *, scanner: VirusScanner | None = None
+) -> tuple[PhotoVerdict, int | None]:
+    """One photo on its own (duplicates are the caller's to judge): its verdict and perceptual hash."""
+    return _check_one(photo, rules, scanner if scanner is not None else NoScanner())
+
+
 def _reject(verdict: PhotoVerdict, code: str) -> None:
     verdict.accepted = False
     verdict.reasons.append(code)

@@ -36,6 +36,7 @@ from schemas.privacy import (
     SignInToken,
     Suppression,
 )
+from schemas.web import DraftPhoto, WebAccount
 
 SCOPES = ("headshots", "identity_models", "preferences", "marketing")
 OBJECT_CATEGORIES = {"photos", "identity_models", "headshots", "exports"}
@@ -59,6 +60,8 @@ ROW_ACTIONS = {
     "marketing_suppressions": "delete",
     "restrictions": "delete",
     "consents": "delete",
+    "web_accounts": "delete",
+    "draft_photos": "delete",
     "privacy_requests": "unlink",
     "legal_holds": "unlink",
     "customer_data_keys": "shred",
@@ -202,6 +205,7 @@ def _delete_everything(session: Session, customer_id: str, held: set[str]) -> di
     )
     step("consents", "consents", delete(Consent).where(Consent.customer_id == customer_id))
     step("restrictions", "requests", delete(Restriction).where(Restriction.customer_id == customer_id))
+    step("draft_photos", "photos", delete(DraftPhoto).where(DraftPhoto.customer_id == customer_id))
     for name, category, statement in _shoot_rows(_customer_shoots(customer_id), held):
         step(name, category, statement)
     if not held & {"photos", "identity_models", "headshots"}:
@@ -223,6 +227,9 @@ def _delete_everything(session: Session, customer_id: str, held: set[str]) -> di
             update(PrivacyRequest)
             .where(PrivacyRequest.customer_id == customer_id)
             .values(customer_id=None, changes_sealed=None, token_hash=None),
+        )
+        counts["web_accounts"] = _count(
+            session, delete(WebAccount).where(WebAccount.customer_id == customer_id)
         )
         counts["customers"] = _count(session, delete(Customer).where(Customer.id == customer_id))
     return counts

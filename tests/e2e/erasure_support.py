@@ -16,7 +16,7 @@ from headpix.storage import Keys
 from schemas.api import CustomerSignup, Gender, Preferences
 from tests.integration.test_privacy_requests import body, mailbox
 
-TOKEN = re.compile(r"(?:token[:=] *|--token )([0-9A-Za-z_\-]{16,})")
+TOKEN = re.compile(r"(?:/privacy/confirm/[0-9a-f-]+/|token[:=] *|--token )([0-9A-Za-z_\-]{16,})")
 
 
 def customer_with_objects(services: Services, email: str, *, versions: int = 2) -> tuple[str, str]:

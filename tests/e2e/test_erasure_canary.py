@@ -61,7 +61,7 @@ def erase_by_cli(read_last_mail, capsys) -> str:
     assert request["status"] == "awaiting_confirmation"
     text = read_last_mail()
     assert "headpix " not in text, "no email tells a customer to run a command"
-    found = re.search(r"/privacy/confirm/[0-9a-f-]+\?token=([0-9a-f]+)", text)
+    found = re.search(r"/privacy/confirm/[0-9a-f-]+/([0-9a-f]+)", text)
     assert found, "the confirmation email shows no link"
     token = found.group(1)
     assert main(["privacy", "confirm", request["request_id"], "--token", token, "--json"]) == 0

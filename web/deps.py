@@ -1,0 +1,161 @@
+"""The web layer's state and typed dependencies, so that routes stay a dozen lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+
+from headpix import analytics, sessions
+from headpix.services import Services
+from schemas.models import utcnow
+from web.security import RateLimiter, csrf_token, csrf_valid, is_loopback, keyed_hash
+
+COOKIE = "hpx_session"
+FORM_LIMIT = 16 * 1024
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class WebError(Exception):
+    """Shown to the customer as a page (or JSON under /api): a status, a code, plain words."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def not_found() -> WebError:
+    return WebError(404, "not_found", "There is nothing here. The link may have expired.")
+
+
+@dataclass
+class WebContext:
+    services: Services
+    secret: bytes
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    templates: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(directory=str(TEMPLATES)))
+
+    @property
+    def secure_cookie(self) -> bool:
+        return not is_loopback(self.services.settings)
+
+
+def context(request: Request) -> WebContext:
+    ctx: WebContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[WebContext, Depends(context)]
+
+
+def session_token(request: Request) -> str:
+    return request.cookies.get(COOKIE, "")
+
+
+def optional_customer(request: Request, ctx: Ctx) -> str | None:
+    """The signed-in customer's id, or None; the lookup is cached on the request."""
+    if "customer_id" not in request.state._state:
+        token = session_token(request)
+        request.state.customer_id = sessions.session_customer(ctx.services, token) if token else None
+    customer_id: str | None = request.state.customer_id
+    return customer_id
+
+
+MaybeCustomer = Annotated[str | None, Depends(optional_customer)]
+
+
+def required_customer(request: Request, customer_id: MaybeCustomer) -> str:
+    if customer_id is None:
+        if request.url.path.startswith("/api/"):
+            raise WebError(401, "signed_out", "Sign in first: request a sign-in link on /signin.")
+        raise WebError(401, "signed_out", "Please sign in to see this page.")
+    return customer_id
+
+
+Customer = Annotated[str, Depends(required_customer)]
+
+
+def client_key(request: Request, ctx: WebContext) -> str:
+    """The client's address as a keyed hash (the address itself is never kept)."""
+    host = request.client.host if request.client else "unknown"
+    return keyed_hash(ctx.secret, host)
+
+
+def limit(
+    request: Request, ctx: WebContext, action: str, *, email: str | None = None, per_minute: int = 0
+) -> None:
+    """Refuse with 429 when the client, or the address, went over the action's limit."""
+    allowed = per_minute or ctx.services.settings.rate_limit_per_minute
+    keys = [client_key(request, ctx)] + ([keyed_hash(ctx.secret, email.strip().lower())] if email else [])
+    for key in keys:
+        if not ctx.limiter.allow(action, key, limit=allowed):
+            raise WebError(429, "rate_limited", "Too many attempts. Please wait a minute and try again.")
+
+
+def csrf_for(request: Request, ctx: WebContext) -> str:
+    binding = sessions.token_hash("session", session_token(request)) if session_token(request) else "anon"
+    return csrf_token(ctx.secret, binding)
+
+
+def check_origin(request: Request) -> None:
+    """Unsafe methods from another origin are refused (browsers send Origin on every POST)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise WebError(403, "bad_origin", "This form was sent from another site and was refused.")
+
+
+async def read_form(request: Request, ctx: Ctx) -> dict[str, str]:
+    """A small url-encoded form, read into memory under a limit, with its CSRF token checked."""
+    check_origin(request)
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise WebError(415, "unsupported", "Send the form from the page.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_LIMIT:
+            raise WebError(413, "too_large", "The form is too large.")
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    binding = sessions.token_hash("session", session_token(request)) if session_token(request) else "anon"
+    if not csrf_valid(ctx.secret, binding, form.get("csrf", "")):
+        raise WebError(403, "csrf", "This form has expired. Go back, reload the page and try again.")
+    return form
+
+
+Form = Annotated[dict[str, str], Depends(read_form)]
+
+
+def render(request: Request, ctx: WebContext, name: str, status: int = 200, **values: Any) -> Any:
+    """A page, with the CSRF token and sign-in state every layout needs."""
+    values.setdefault("signed_in", bool(optional_customer(request, ctx)))
+    values["csrf"] = csrf_for(request, ctx)
+    if status == 200:
+        count_page_view(ctx, name)
+    response = ctx.templates.TemplateResponse(request, name, values, status_code=status)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def count_page_view(ctx: WebContext, name: str) -> None:
+    """Anonymous usage: a count per page and hour; no identifier, cookie or address."""
+    with ctx.services.db.session() as session:
+        analytics.count(session, analytics.PAGE_VIEW + name.removesuffix(".html"), utcnow())
+
+
+def set_session_cookie(response: Any, ctx: WebContext, token: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=ctx.services.settings.session_absolute_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.secure_cookie,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Any, ctx: WebContext) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=ctx.secure_cookie)
