@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from headpix import drafts, sessions
+from headpix import drafts, personal, sessions
 from headpix.privacy import requests
 from headpix.privacy.requests import RequestType
 from headpix.samples import sample_photos
@@ -47,9 +47,8 @@ def owned_ids(web: WebServer, customer_id: str, email: str) -> dict[str, str]:
         shoot = Photoshoot(customer_id=customer_id, status="delivered", styles=["studio"], images_per_style=1)
         session.add(shoot)
         session.flush()
-        shot = Headshot(
-            shoot_id=shoot.id, ordinal=0, style="studio", prompt="p", seed=1, key="", rendered_at=utcnow()
-        )
+        shot = Headshot(shoot_id=shoot.id, ordinal=0, style="studio", seed=1, key="", rendered_at=utcnow())
+        personal.seal_prompts(services.keys, customer_id, shot, prompt="p", negative="")
         session.add(shot)
         session.flush()
         shot.key = Keys.headshot(customer_id, shoot.id, shot.id)
