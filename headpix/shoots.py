@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from headpix import analytics, gallery
 from headpix.errors import HeadpixError, NotFound
+from headpix.intake.feedback import sentence
 from headpix.services import Services
 from headpix.storage import Keys
 from schemas.api import POLICY_VERSION, CustomerSignup, HeadshotOut, ShootReport, ShootStatus
@@ -157,7 +158,7 @@ def rejected_summary(photos: Sequence[OriginalPhoto]) -> str:
     lines = []
     for photo in photos:
         if photo.verdict == "rejected":
-            lines.append(f"{photo.filename}: {', '.join(photo.reasons)}")
+            lines.append(f"{photo.filename}: {'; '.join(sentence(code) for code in photo.reasons)}")
     return "\n".join(lines)
 
 
