@@ -61,7 +61,8 @@ COLUMNS: dict[str, dict[str, Item]] = {
     "photoshoots": _table(
         SHOOT,
         "id, customer_id, status, status_detail, styles, images_per_style, seed, stage_seconds, "
-        "compute_seconds, flow_run_id, created_at, updated_at, delivered_at, paused_from",
+        "compute_seconds, flow_run_id, created_at, updated_at, delivered_at, paused_from, "
+        "likeness_median",
     ),
     "original_photos": _table(
         SHOOT,
@@ -72,7 +73,7 @@ COLUMNS: dict[str, dict[str, Item]] = {
         MODEL, "id, shoot_id, weights_key, base_model, steps, first_loss, final_loss, created_at"
     ),
     "headshots": _table(
-        HEADSHOT, "id, shoot_id, ordinal, style, prompt, negative_prompt, seed, key, rendered_at"
+        HEADSHOT, "id, shoot_id, ordinal, style, prompt, negative_prompt, seed, key, rendered_at, likeness"
     ),
     "gallery_links": _table(HEADSHOT, "id, shoot_id, token_hash, expires_at, created_at"),
     "outbox": _table(
@@ -129,6 +130,9 @@ PREFIXES: dict[str, Item] = {
     "customers/{customer_id}/shoots/{shoot_id}/crops/": Item(
         "photos", "until the identity model is trained", "delete every version"
     ),
+    # The LoRA weights (<model id>.safetensors) and the shoot's reference face template
+    # (<model id>.template: the mean face descriptor, biometric, sealed) live and go together.
+    # Per-photo face descriptors are never stored: they exist in memory during intake only.
     "customers/{customer_id}/shoots/{shoot_id}/identity/": Item(
         "identity_models", "settings: identity_model_days after delivery", "delete every version"
     ),

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from headpix import analytics, gallery, intake_stage
+from headpix.intake.identity import template_from_crops
+from headpix.likeness import LikenessSummary, customer_note, likeness_policy, median, summarise
 from headpix.mail import dispatch_one, enqueue
 from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
@@ -103,6 +105,11 @@ def train(
         result = services.pool.train(job)
     else:
         result = services.pool.train_reporting(job, on_progress)
+    # The reference face is computed while the crops exist and stored sealed beside the model.
+    template = template_from_crops([services.store.get(key) for key in crops])
+    if template is not None:
+        services.store.put(Keys.reference_template(customer_id, shoot_id, model_id), template.to_bytes())
+    del template
     with services.db.session() as session:
         _record_compute(load_shoot(session, shoot_id), "train", result.seconds)
         session.add(
@@ -160,7 +167,10 @@ def generate(services: Services, shoot_id: str) -> int:
         total = len(shoot.headshots)
         lora_key = model.weights_key
         customer_id = shoot.customer_id
+        template_key = Keys.reference_template(customer_id, shoot_id, model.id)
     if renders:
+        # In memory for the job, like the LoRA; a shoot trained before templates is not scored.
+        template = services.store.get(template_key) if services.store.exists(template_key) else None
         job = GenerateJob(
             job_id=shoot_id,
             storage=services.storage_spec_for(customer_id),
@@ -168,14 +178,30 @@ def generate(services: Services, shoot_id: str) -> int:
             renders=renders,
             inference_steps=services.settings.inference_steps,
             batch_size=services.settings.images_per_style,
+            reference_template=template,
+            likeness=likeness_policy(services.settings),
         )
         result = services.pool.generate(job)
+        del job, template
         with services.db.session() as session:
-            _record_compute(load_shoot(session, shoot_id), "generate", result.seconds)
+            shoot = load_shoot(session, shoot_id)
+            _record_compute(shoot, "generate", result.seconds)
             now = utcnow()
-            for headshot in session.scalars(select(Headshot).where(Headshot.id.in_(result.headshot_ids))):
-                headshot.rendered_at = now
+            outcome = zip(result.seeds, result.likeness, strict=True)
+            scored = dict(zip(result.headshot_ids, outcome, strict=True))
+            for headshot in shoot.headshots:
+                if headshot.id in result.headshot_ids:
+                    headshot.rendered_at = now
+                if headshot.id in scored:
+                    headshot.seed, headshot.likeness = scored[headshot.id]
+            shoot.likeness_median = median([h.likeness for h in shoot.headshots])
     return total
+
+
+def likeness_summary(services: Services, shoot_id: str) -> LikenessSummary:
+    """The shoot's likeness scores (ids and numbers only), for operators."""
+    with services.db.session() as session:
+        return summarise(load_shoot(session, shoot_id), services.settings)
 
 
 def deliver(services: Services, shoot_id: str) -> str:
@@ -191,6 +217,7 @@ def deliver(services: Services, shoot_id: str) -> str:
             url = gallery.create_link(session, shoot_id, settings)
             counts = gallery.style_counts(shoot)
             refused = rejected_summary(shoot.photos)
+            likeness_lines = customer_note(summarise(shoot, settings))
             enqueue(
                 session,
                 dedup_key=dedup,
@@ -198,7 +225,9 @@ def deliver(services: Services, shoot_id: str) -> str:
                 customer_id=shoot.customer_id,
                 to=shoot.customer.email,
                 subject="Your Headpix photoshoot is ready",
-                body=gallery.delivery_body(shoot.customer.name, url, counts, refused, settings),
+                body=gallery.delivery_body(
+                    shoot.customer.name, url, counts, refused, settings, likeness=likeness_lines
+                ),
             )
     with services.db.session() as session:
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup))

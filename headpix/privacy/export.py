@@ -73,6 +73,7 @@ def export_document(session: Session, customer: Customer, *, now: datetime) -> t
                     "negative_prompt": headshot.negative_prompt,
                     "seed": headshot.seed,
                     "rendered_at": _iso(headshot.rendered_at),
+                    "likeness": headshot.likeness,
                     "file": path,
                 }
             )
@@ -84,6 +85,7 @@ def export_document(session: Session, customer: Customer, *, now: datetime) -> t
                 "delivered_at": _iso(shoot.delivered_at),
                 "styles": list(shoot.styles),
                 "images_per_style": shoot.images_per_style,
+                "likeness_median": shoot.likeness_median,
                 "photos": [
                     {
                         "filename": p.filename,
