@@ -19,7 +19,13 @@ def style_counts(shoot: Photoshoot) -> dict[str, int]:
     return dict(Counter(h.style for h in shoot.headshots if h.rendered_at is not None))
 
 
-def delivery_body(name: str, counts: dict[str, int], refused: str, settings: Settings) -> str:
+def delivery_body(
+    name: str,
+    counts: dict[str, int],
+    refused: str,
+    settings: Settings,
+    likeness: list[str] | None = None,
+) -> str:
     lines = [
         f"Hello {name},",
         "",
@@ -29,6 +35,8 @@ def delivery_body(name: str, counts: dict[str, int], refused: str, settings: Set
         "",
     ]
     lines += [f"  {style}: {count} headshots" for style, count in sorted(counts.items())]
+    if likeness:
+        lines += ["", *likeness]
     if refused:
         lines += ["", "These photos were not used:", refused]
     if settings.base_model in (TINY_MODEL, TINY_XL_MODEL):

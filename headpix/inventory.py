@@ -74,7 +74,8 @@ COLUMNS: dict[str, dict[str, Item]] = {
     "photoshoots": _table(
         SHOOT,
         "id, customer_id, status, status_detail, styles, images_per_style, seed, stage_seconds, "
-        "compute_seconds, flow_run_id, attempt, created_at, updated_at, delivered_at, paused_from",
+        "compute_seconds, flow_run_id, attempt, created_at, updated_at, delivered_at, paused_from, "
+        "likeness_median",
     ),
     "original_photos": _table(
         SHOOT,
@@ -87,7 +88,7 @@ COLUMNS: dict[str, dict[str, Item]] = {
     ),
     "headshots": _table(
         HEADSHOT,
-        "id, shoot_id, ordinal, style, seed, key, rendered_at",
+        "id, shoot_id, ordinal, style, seed, key, rendered_at, likeness",
         {
             "prompt_sealed": _row("headshots", HEADSHOT.retention, SEALED),
             "negative_prompt_sealed": _row("headshots", HEADSHOT.retention, SEALED),
@@ -167,6 +168,9 @@ PREFIXES: dict[str, Item] = {
     "customers/{customer_id}/shoots/{shoot_id}/crops/": Item(
         "photos", "until the identity model is trained", "delete every version"
     ),
+    # The LoRA weights (<model id>.safetensors) and the shoot's reference face template
+    # (<model id>.template: the mean face descriptor, biometric, sealed) live and go together.
+    # Per-photo face descriptors are never stored: they exist in memory during intake only.
     "customers/{customer_id}/shoots/{shoot_id}/identity/": Item(
         "identity_models", "settings: identity_model_days after delivery", "delete every version"
     ),

@@ -93,3 +93,55 @@ def sample_photos(count: int = 8) -> list[tuple[str, bytes]]:
     return [
         (f"sample-{index + 1:02d}.jpg", data) for index, data in enumerate(selfie_variants(count, seed=0))
     ]
+
+
+def render_phone_shot(rng: np.random.Generator) -> bytes:
+    """The astronaut as a phone would shoot her: tilt up to ±15°, mirror, light, framing, JPEG.
+
+    Brightness 0.65-1.25, contrast 0.75-1.3, portrait (3:4) or square framing with the face
+    at 24-42 % of the frame height, 900-1600 px on the long side, JPEG quality 72-95.
+    """
+    source = _astronaut().astype(np.float32)
+    brightness, contrast = rng.uniform(0.65, 1.25), rng.uniform(0.75, 1.3)
+    mean = float(source.mean())
+    image = np.clip(((source - mean) * contrast + mean) * brightness, 0, 255).astype(np.float32)
+    tilt = rng.uniform(-15, 15)
+    matrix = cv2.getRotationMatrix2D(_FACE_CENTRE, tilt, 1.0)
+    image = cv2.warpAffine(image, matrix, (512, 512), borderMode=cv2.BORDER_REFLECT)
+    height = min(_FACE_SIDE / rng.uniform(0.24, 0.42), 512.0)
+    width = height * (0.75 if rng.random() < 0.5 else 1.0)
+    left = float(np.clip(_FACE_CENTRE[0] - width * rng.uniform(0.4, 0.6), 0, 512 - width))
+    top = float(np.clip(_FACE_CENTRE[1] - height * rng.uniform(0.3, 0.45), 0, 512 - height))
+    window = image[int(top) : int(top + height), int(left) : int(left + width)]
+    scale = rng.uniform(900, 1600) / max(window.shape[:2])
+    out = cv2.resize(window, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    if rng.random() < 0.5:
+        out = out[:, ::-1]
+    buffer = io.BytesIO()
+    quality = int(rng.integers(72, 96))
+    Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def phone_shots(count: int, *, seed: int, min_hash_distance: int = 43) -> list[bytes]:
+    """count distinct phone-like shots of the one real person scikit-image ships (same seed, same shots).
+
+    Every shot is drawn from the same photo, so two draws can frame it almost alike: a draw
+    within min_hash_distance bits (the intake's duplicate rule) of an earlier shot is skipped,
+    as a person's distinct shots differ more than that.
+    """
+    from headpix.intake.quality import hash_distance, perceptual_hash
+
+    shots: list[bytes] = []
+    hashes: list[int] = []
+    index = 0
+    while len(shots) < count:
+        shot = render_phone_shot(np.random.default_rng([seed, 1000 + index]))
+        index += 1
+        gray = np.asarray(Image.open(io.BytesIO(shot)).convert("L"))
+        scale = 440 / min(gray.shape)
+        photo_hash = perceptual_hash(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+        if all(hash_distance(photo_hash, other) >= min_hash_distance for other in hashes):
+            shots.append(shot)
+            hashes.append(photo_hash)
+    return shots

@@ -83,8 +83,15 @@ class Settings(BaseSettings):
         default=42, ge=0, le=255, description="pHash bits (of 255) of a duplicate."
     )
     second_face_ratio: float = Field(
-        default=0.65, gt=0, le=1, description="Other faces this size of the main one count."
+        default=0.6, gt=0, le=1, description="Other faces this size of the main one count."
     )
+    same_person_distance: float = Field(
+        default=0.6, gt=0, le=2, description="Face descriptor distance within which photos show one person."
+    )
+    # Likeness check of rendered headshots (0-1; 0.5 is the same-person boundary). Re-renders
+    # apply to real base models only: the tiny random-weight model renders noise.
+    likeness_threshold: float = Field(default=0.5, ge=0, le=1)
+    likeness_rerenders: int = Field(default=2, ge=0, le=10, description="New seeds per weak headshot.")
     clamscan_timeout_s: float = Field(default=60.0, gt=0)
 
     # Privacy engine. The master key wraps each customer's data key; the key store is its own

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from headpix import analytics, personal
 from headpix.errors import HeadpixError, NotFound
+from headpix.intake.feedback import sentence
 from headpix.privacy.crypto import KeyRing
 from headpix.services import Services
 from headpix.storage import Keys
@@ -162,7 +163,10 @@ def rejected_summary(keys: KeyRing, customer_id: str, photos: Sequence[OriginalP
     lines = []
     for photo in photos:
         if photo.verdict == "rejected":
-            lines.append(f"{personal.filename_of(keys, customer_id, photo)}: {', '.join(photo.reasons)}")
+            lines.append(
+                f"{personal.filename_of(keys, customer_id, photo)}: "
+                f"{'; '.join(sentence(code) for code in photo.reasons)}"
+            )
     return "\n".join(lines)
 
 

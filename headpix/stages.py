@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from headpix import analytics, gallery, intake_stage, personal
+from headpix.intake.identity import template_from_crops
+from headpix.likeness import LikenessSummary, customer_note, likeness_policy, median, summarise
 from headpix.outbox import dispatch, dispatch_like, enqueue
+from headpix.purge import purge_originals
 from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
 from headpix.shoots import S, advance, enter_stage, load_shoot, rejected_summary
@@ -24,7 +27,6 @@ from schemas.api import Gender
 from schemas.models import (
     Headshot,
     IdentityModel,
-    OriginalPhoto,
     OutboxMessage,
     Photoshoot,
     new_id,
@@ -103,6 +105,11 @@ def train(
         result = services.pool.train(job)
     else:
         result = services.pool.train_reporting(job, on_progress)
+    # The reference face is computed while the crops exist and stored sealed beside the model.
+    template = template_from_crops([services.store.get(key) for key in crops])
+    if template is not None:
+        services.store.put(Keys.reference_template(customer_id, shoot_id, model_id), template.to_bytes())
+    del template
     with services.db.session() as session:
         _record_compute(load_shoot(session, shoot_id), "train", result.seconds)
         session.add(
@@ -168,7 +175,10 @@ def generate(services: Services, shoot_id: str) -> int:
         total = len(shoot.headshots)
         lora_key = model.weights_key
         customer_id = shoot.customer_id
+        template_key = Keys.reference_template(customer_id, shoot_id, model.id)
     if renders:
+        # In memory for the job, like the LoRA; a shoot trained before templates is not scored.
+        template = services.store.get(template_key) if services.store.exists(template_key) else None
         job = GenerateJob(
             job_id=shoot_id,
             storage=services.storage_spec_for(customer_id),
@@ -176,14 +186,30 @@ def generate(services: Services, shoot_id: str) -> int:
             renders=renders,
             inference_steps=services.settings.inference_steps,
             batch_size=services.settings.images_per_style,
+            reference_template=template,
+            likeness=likeness_policy(services.settings),
         )
         result = services.pool.generate(job)
+        del job, template
         with services.db.session() as session:
-            _record_compute(load_shoot(session, shoot_id), "generate", result.seconds)
+            shoot = load_shoot(session, shoot_id)
+            _record_compute(shoot, "generate", result.seconds)
             now = utcnow()
-            for headshot in session.scalars(select(Headshot).where(Headshot.id.in_(result.headshot_ids))):
-                headshot.rendered_at = now
+            outcome = zip(result.seeds, result.likeness, strict=True)
+            scored = dict(zip(result.headshot_ids, outcome, strict=True))
+            for headshot in shoot.headshots:
+                if headshot.id in result.headshot_ids:
+                    headshot.rendered_at = now
+                if headshot.id in scored:
+                    headshot.seed, headshot.likeness = scored[headshot.id]
+            shoot.likeness_median = median([h.likeness for h in shoot.headshots])
     return total
+
+
+def likeness_summary(services: Services, shoot_id: str) -> LikenessSummary:
+    """The shoot's likeness scores (ids and numbers only), for operators."""
+    with services.db.session() as session:
+        return summarise(load_shoot(session, shoot_id), services.settings)
 
 
 def deliver(services: Services, shoot_id: str) -> str:
@@ -203,6 +229,7 @@ def deliver(services: Services, shoot_id: str) -> str:
         if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup)) is None:
             customer = shoot.customer
             refused = rejected_summary(keys, shoot.customer_id, shoot.photos)
+            likeness_lines = customer_note(summarise(shoot, settings))
             enqueue(
                 session,
                 keys,
@@ -213,7 +240,11 @@ def deliver(services: Services, shoot_id: str) -> str:
                 to=personal.email_of(keys, customer),
                 subject="Your Headpix photoshoot is ready",
                 body=gallery.delivery_body(
-                    personal.name_of(keys, customer), gallery.style_counts(shoot), refused, settings
+                    personal.name_of(keys, customer),
+                    gallery.style_counts(shoot),
+                    refused,
+                    settings,
+                    likeness=likeness_lines,
                 ),
             )
         message_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup))
@@ -230,39 +261,6 @@ def deliver(services: Services, shoot_id: str) -> str:
             shoot.delivered_at = utcnow()
             analytics.count(session, "shoot_delivered", shoot.delivered_at)
     return outcome.where
-
-
-def purge_originals(services: Services, shoot_id: str) -> int:
-    """Delete every version of the shoot's originals and crops, then verify none is left."""
-    with services.db.session() as session:
-        shoot = load_shoot(session, shoot_id)
-        customer_id = shoot.customer_id
-    removed = 0
-    for prefix in ("originals/", "crops/"):
-        removed += services.raw_store.delete_prefix(Keys.shoot(customer_id, shoot_id) + prefix)
-        left = services.raw_store.version_count(Keys.shoot(customer_id, shoot_id) + prefix)
-        if left:
-            raise RuntimeError(f"shoot {shoot_id}: {left} object versions left under {prefix}")
-    with services.db.session() as session:
-        now = utcnow()
-        for photo in session.scalars(select(OriginalPhoto).where(OriginalPhoto.shoot_id == shoot_id)):
-            photo.original_key = None
-            photo.crop_key = None
-            photo.purged_at = photo.purged_at or now
-    log.info("shoot %s: %d original/crop object versions purged", shoot_id, removed)
-    return removed
-
-
-def purge_after_training(services: Services, shoot_id: str) -> int:
-    """The purge beside generation: a restricted (or paused) shoot keeps its files unprocessed."""
-    from headpix.privacy.restriction import is_restricted
-
-    with services.db.session() as session:
-        shoot = load_shoot(session, shoot_id)
-        if shoot.status == S.paused.value or is_restricted(session, shoot.customer_id):
-            log.info("shoot %s: restricted; originals kept, not processed", shoot_id)
-            return 0
-    return purge_originals(services, shoot_id)
 
 
 def stop(services: Services, shoot_id: str, status: S, detail: str) -> None:

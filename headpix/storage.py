@@ -202,5 +202,10 @@ class Keys:
         return f"customers/{customer_id}/shoots/{shoot_id}/identity/{model_id}.safetensors"
 
     @staticmethod
+    def reference_template(customer_id: str, shoot_id: str, model_id: str) -> str:
+        """The shoot's reference face, beside its identity model (same retention and erasure)."""
+        return f"customers/{customer_id}/shoots/{shoot_id}/identity/{model_id}.template"
+
+    @staticmethod
     def headshot(customer_id: str, shoot_id: str, headshot_id: str) -> str:
         return f"customers/{customer_id}/shoots/{shoot_id}/headshots/{headshot_id}.png"

@@ -77,13 +77,26 @@ def render_headshots(
     batch_size: int,
     resolution: int | None = None,
 ) -> list[bytes]:
-    """Render one PNG per request, in request order; each image has its own seeded generator."""
+    """Render one PNG per request, in request order, with the customer's LoRA loaded."""
+    with identity_loaded(pipe, lora_bytes):
+        return render_loaded(pipe, renders, inference_steps, guidance_scale, batch_size, resolution)
+
+
+def render_loaded(
+    pipe: Any,
+    renders: Sequence[RenderRequest],
+    inference_steps: int,
+    guidance_scale: float,
+    batch_size: int,
+    resolution: int | None = None,
+) -> list[bytes]:
+    """Render one PNG per request with whatever LoRA is loaded; each image has its own seeded generator."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     steps = inference_steps or DEFAULT_INFERENCE_STEPS
     size = resolution or pipe.unet.config.sample_size * pipe.vae_scale_factor
     results: list[bytes | None] = [None] * len(renders)
-    with identity_loaded(pipe, lora_bytes), torch.inference_mode():
+    with torch.inference_mode():
         for indices in _batches(renders, batch_size):
             batch = [renders[i] for i in indices]
             # CPU generators make a seed give the same starting noise on any device.

@@ -70,6 +70,14 @@ class RenderRequest:
 
 
 @dataclass(frozen=True)
+class LikenessPolicy:
+    """When a headshot is rendered again: likeness (0-1) under threshold, at most rerenders times."""
+
+    threshold: float = 0.5
+    rerenders: int = 0  # 0: score only (the tiny random-weight model renders no faces)
+
+
+@dataclass(frozen=True)
 class GenerateJob:
     job_id: str
     storage: StorageSpec
@@ -78,6 +86,9 @@ class GenerateJob:
     inference_steps: int = 0  # 0: family default
     guidance_scale: float = 7.0
     batch_size: int = 4
+    # The shoot's reference face (biometric): in memory for the job, never logged or stored.
+    reference_template: bytes | None = field(default=None, repr=False)
+    likeness: LikenessPolicy = field(default_factory=LikenessPolicy)
 
 
 @dataclass
@@ -87,3 +98,7 @@ class GenerateResult:
     seconds: float
     base_model_loads: int
     actor_name: str = ""
+    # Per headshot, in headshot_ids order: the seed of the render kept and its likeness (0-1).
+    seeds: list[int] = field(default_factory=list)
+    likeness: list[float | None] = field(default_factory=list)
+    renders: int = 0  # images rendered, re-renders included

@@ -6,11 +6,12 @@ Prompts, keys, images and weights stay in memory for the length of a call; nothi
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ray_cluster.generation import render_headshots
-from ray_cluster.jobs import GenerateJob, GenerateResult, StorageSpec, TrainJob, TrainResult
+from ray_cluster.generation import identity_loaded, render_loaded
+from ray_cluster.jobs import GenerateJob, GenerateResult, RenderRequest, StorageSpec, TrainJob, TrainResult
 from ray_cluster.models import load_pipeline
 from ray_cluster.prior import generate_class_images
 from ray_cluster.training import (
@@ -97,19 +98,34 @@ class StudioWorker:
         return self._class_cache[key]
 
     def generate(self, job: GenerateJob) -> GenerateResult:
-        """Render every requested headshot with the job's LoRA and write each to its output key."""
+        """Render every requested headshot with the job's LoRA and write each to its output key.
+
+        With a reference template in the job, each headshot is scored for likeness and weak
+        ones are rendered again (job.likeness); only the scores leave the worker.
+        """
+        from ray_cluster.likeness import render_scored
+
         started = time.perf_counter()
         store = open_job_store(job.storage)
         lora = store.get(job.lora_key) if job.lora_key else None
-        images = render_headshots(
-            self.pipe, lora, job.renders, job.inference_steps, job.guidance_scale, job.batch_size
-        )
-        for render, png in zip(job.renders, images, strict=True):
-            store.put(render.output_key, png)
+        rendered = 0
+
+        def render(requests: Sequence[RenderRequest]) -> list[bytes]:
+            nonlocal rendered
+            rendered += len(requests)
+            return render_loaded(self.pipe, requests, job.inference_steps, job.guidance_scale, job.batch_size)
+
+        with identity_loaded(self.pipe, lora):
+            kept = render_scored(render, job.renders, job.reference_template, job.likeness)
+        for request, shot in zip(job.renders, kept, strict=True):
+            store.put(request.output_key, shot.png)
         return GenerateResult(
             job_id=job.job_id,
             headshot_ids=[r.headshot_id for r in job.renders],
             seconds=time.perf_counter() - started,
             base_model_loads=self._loads,
             actor_name=self.name,
+            seeds=[shot.seed for shot in kept],
+            likeness=[shot.likeness for shot in kept],
+            renders=rendered,
         )

@@ -99,6 +99,8 @@ class Photoshoot(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Median likeness (0-1) of the shoot's headshots to its reference face; None: not scored.
+    likeness_median: Mapped[float | None] = mapped_column(Float, default=None)
 
     customer: Mapped[Customer] = relationship(back_populates="shoots")
     photos: Mapped[list[OriginalPhoto]] = relationship(
@@ -169,6 +171,8 @@ class Headshot(Base):
     seed: Mapped[int] = mapped_column(Integer)
     key: Mapped[str] = mapped_column(String(400))
     rendered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Likeness (0-1) of the headshot's face to the shoot's reference face; None: not scored.
+    likeness: Mapped[float | None] = mapped_column(Float, default=None)
 
     shoot: Mapped[Photoshoot] = relationship(back_populates="headshots")
 

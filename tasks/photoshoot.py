@@ -12,9 +12,14 @@ from typing import Any, cast
 from uuid import UUID
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 
-from headpix import stages
+from headpix import likeness, purge, stages
 from headpix.errors import HeadpixError, NotFound
 from headpix.sealing import Fenced
 from headpix.services import get_services
@@ -122,7 +127,25 @@ def generate_headshots(shoot_id: str) -> int:
     with timed(shoot_id, "generate"):
         total = stages.generate(get_services(), shoot_id)
     get_run_logger().info("shoot %s: %d headshots rendered", shoot_id, total)
+    report_likeness(shoot_id)
     return total
+
+
+def report_likeness(shoot_id: str) -> None:
+    """Operators see each headshot's likeness score; a shoot whose median stayed low is flagged."""
+    summary = stages.likeness_summary(get_services(), shoot_id)
+    if not summary.scores:
+        return
+    median = f"{summary.median:.2f}" if summary.median is not None else "-"
+    create_table_artifact(
+        key=f"likeness-{shoot_id}",
+        table=likeness.operator_table(summary),
+        description=f"Likeness of shoot {shoot_id}'s headshots (0-1), median {median}",
+    )
+    flag = likeness.flag_markdown(summary)
+    if flag is not None:
+        create_markdown_artifact(key=f"likeness-flag-{shoot_id}", markdown=flag)
+        get_run_logger().warning("shoot %s: low likeness, median %s", shoot_id, median)
 
 
 @stage_task("deliver", retries=3)
@@ -137,6 +160,6 @@ def deliver_gallery(shoot_id: str) -> None:
 def purge_originals(shoot_id: str) -> int:
     """Delete every version of the originals and crops once the model is trained; verify."""
     with timed(shoot_id, "purge"):
-        removed = stages.purge_after_training(get_services(), shoot_id)
+        removed = purge.purge_after_training(get_services(), shoot_id)
     get_run_logger().info("shoot %s: %d object versions purged", shoot_id, removed)
     return removed

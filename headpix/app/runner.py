@@ -14,7 +14,7 @@ from headpix.intake import (
     check_photos,
     scanner_from_settings,
 )
-from headpix.intake.feedback import sentence
+from headpix.intake.feedback import refusal_lines
 from headpix.safeguards import is_restricted
 from headpix.services import Services
 from headpix.shoots import receive_shoot, register_customer
@@ -33,13 +33,8 @@ def precheck(services: Services, photos: Sequence[PhotoInput]) -> IntakeReport:
     return check_photos(list(photos), rules, scanner=scanner_from_settings(services.settings))
 
 
-def refusal_message(report: IntakeReport) -> str:
-    lines = ["photos refused:"]
-    for verdict in report.photos:
-        if not verdict.accepted:
-            words = " ".join(sentence(reason) for reason in verdict.reasons)
-            lines.append(f"  {verdict.file}: {', '.join(verdict.reasons)} — {words}")
-    lines += [f"  (whole set): {reason} — {sentence(reason)}" for reason in report.reasons]
+def refusal_message(report: IntakeReport, rules: IntakeRules | None = None) -> str:
+    lines = ["photos refused:", *(f"  {line}" for line in refusal_lines(report, rules))]
     lines.append("Fix or remove these photos, or pass --skip-rejected to use only the good ones.")
     return "\n".join(lines)
 
@@ -55,7 +50,7 @@ def start_shoot(
     """Register the customer, store the originals and launch the photoshoot; return the id."""
     report = precheck(services, photos)
     if not report.accepted and not (skip_rejected and not report.reasons):
-        raise PhotosRefused(refusal_message(report))
+        raise PhotosRefused(refusal_message(report, IntakeRules.from_settings(services.settings)))
     services.migrate()
     with services.db.session() as session:
         customer = register_customer(session, services.keys, signup, channel=channel)

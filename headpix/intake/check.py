@@ -12,10 +12,12 @@ import cv2
 import numpy as np
 
 from headpix.errors import UsageError
+from headpix.intake import facemodel
 from headpix.intake import rules as codes
-from headpix.intake.crop import crop_square
+from headpix.intake.crop import aligned_crop
 from headpix.intake.decode import DecodedPhoto, Rejected, decode_photo
-from headpix.intake.faces import choose_face, detect_faces
+from headpix.intake.faces import FaceSearch, find_face, quick_view
+from headpix.intake.identity import one_person
 from headpix.intake.quality import face_sharpness, find_duplicates, perceptual_hash
 from headpix.intake.rules import IntakeRules
 from headpix.intake.scan import NoScanner, VirusScanner
@@ -43,6 +45,7 @@ class PhotoVerdict:
     sha256: str | None = None
     crop: bytes | None = field(default=None, repr=False)
     sharpness: float | None = None
+    duplicate_of: str | None = None  # the file kept in this photo's place
 
     def to_json(self) -> dict[str, Any]:
         """The public fields (no crop, no sharpness)."""
@@ -105,16 +108,25 @@ def check_photos(
     active_scanner = scanner if scanner is not None else NoScanner()
     verdicts: list[PhotoVerdict] = []
     hashes: dict[int, int] = {}
+    # Face descriptors are biometric: they live in this function's memory only.
+    descriptors: dict[int, np.ndarray] = {}
     for index, photo in enumerate(inputs):
-        verdict, photo_hash = _check_one(photo, rules, active_scanner)
+        verdict, photo_hash, descriptor = _check_one(photo, rules, active_scanner)
         verdicts.append(verdict)
-        if verdict.accepted and photo_hash is not None:
-            hashes[index] = photo_hash
-    candidates = [
-        (index, photo_hash, verdicts[index].sharpness or 0.0) for index, photo_hash in hashes.items()
-    ]
-    for index in find_duplicates(candidates, rules.duplicate_distance):
+        if verdict.accepted and photo_hash is not None and descriptor is not None:
+            hashes[index], descriptors[index] = photo_hash, descriptor
+    positions = list(descriptors)
+    outsiders, _ = one_person([descriptors[i] for i in positions], max_distance=rules.same_person_distance)
+    for position in outsiders:
+        _reject(verdicts[positions[position]], codes.DIFFERENT_PERSON)
+        del hashes[positions[position]]
+    # Of near-copies, keep the one with the most face detail: sharpness is measured at one
+    # size, so the larger face (more pixels) wins when two are about as sharp.
+    candidates = [(index, photo_hash, _detail(verdicts[index])) for index, photo_hash in hashes.items()]
+    for index, kept in find_duplicates(candidates, rules.duplicate_distance).items():
         _reject(verdicts[index], codes.DUPLICATE)
+        verdicts[index].duplicate_of = verdicts[kept].file
+    descriptors.clear()
     reasons = []
     if sum(verdict.accepted for verdict in verdicts) < rules.min_photos:
         reasons.append(codes.TOO_FEW_PHOTOS)
@@ -126,8 +138,15 @@ def check_photos(
 def check_one(
     photo: PhotoInput, rules: IntakeRules, *, scanner: VirusScanner | None = None
 ) -> tuple[PhotoVerdict, int | None]:
-    """One photo on its own (duplicates are the caller's to judge): its verdict and perceptual hash."""
-    return _check_one(photo, rules, scanner if scanner is not None else NoScanner())
+    """One photo on its own (duplicates and one-person are the set's to judge, when the shoot
+    starts): its verdict and perceptual hash. The face descriptor stays in this call."""
+    verdict, phash, _descriptor = _check_one(photo, rules, scanner if scanner is not None else NoScanner())
+    return verdict, phash
+
+
+def _detail(verdict: PhotoVerdict) -> float:
+    side = verdict.face_box[2] if verdict.face_box else 0
+    return (verdict.sharpness or 0.0) * side
 
 
 def _reject(verdict: PhotoVerdict, code: str) -> None:
@@ -138,54 +157,63 @@ def _reject(verdict: PhotoVerdict, code: str) -> None:
 
 def _check_one(
     photo: PhotoInput, rules: IntakeRules, scanner: VirusScanner
-) -> tuple[PhotoVerdict, int | None]:
+) -> tuple[PhotoVerdict, int | None, np.ndarray | None]:
     verdict = PhotoVerdict(file=photo.file, accepted=False, reasons=[])
     if photo.data is None or photo.size > rules.max_file_bytes or len(photo.data) > rules.max_file_bytes:
         verdict.reasons.append(codes.FILE_TOO_LARGE)
-        return verdict, None
+        return verdict, None, None
     verdict.sha256 = hashlib.sha256(photo.data).hexdigest()
     if scanner.is_infected(photo.data):
         verdict.reasons.append(codes.MALWARE)
-        return verdict, None
+        return verdict, None, None
     try:
         decoded = decode_photo(photo.data, rules)
     except Rejected as rejection:
         verdict.reasons.append(rejection.code)
-        return verdict, None
+        return verdict, None, None
     verdict.width, verdict.height = decoded.width, decoded.height
     try:
         return _judge_face(verdict, decoded, rules)
+    except facemodel.FaceModelMissing:
+        raise
     except Exception:
         # A decoder that hands back unusable pixels is a corrupt file, not a crash.
         verdict.reasons = [codes.CORRUPT]
         verdict.face_box, verdict.crop = None, None
-        return verdict, None
+        return verdict, None, None
 
 
 def _judge_face(
     verdict: PhotoVerdict, decoded: DecodedPhoto, rules: IntakeRules
-) -> tuple[PhotoVerdict, int | None]:
+) -> tuple[PhotoVerdict, int | None, np.ndarray | None]:
     pixels = np.asarray(decoded.image)
     gray = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
     height, width = gray.shape
-    photo_hash = perceptual_hash(gray)
-    boxes = detect_faces(gray, fine_side=rules.detect_side, second_face_ratio=rules.second_face_ratio)
-    finding = choose_face(boxes, second_face_ratio=rules.second_face_ratio)
+    search = FaceSearch(
+        detect_side=rules.detect_side,
+        smallest_face_share=rules.smallest_face_share,
+        second_face_ratio=rules.second_face_ratio,
+        second_face_min_score=rules.second_face_min_score,
+    )
+    quick = quick_view(gray, search)
+    photo_hash = perceptual_hash(quick[0])  # an area-averaged 64 px view: the same from any size
+    finding = find_face(gray, search, quick)
     if finding.box is None:
         verdict.reasons.append(codes.NO_FACE)
-        return verdict, None
-    x, y, w, h = finding.box
-    to_full = decoded.scale
-    verdict.face_box = [round(value * to_full) for value in finding.box]
+        return verdict, None, None
+    box = finding.box
+    verdict.face_box = [round(value * decoded.scale) for value in box]
     if finding.others:
         verdict.reasons.append(codes.MULTIPLE_FACES)
-    if w / min(width, height) < rules.min_face_share:
+    if box[2] / min(width, height) < rules.min_face_share:
         verdict.reasons.append(codes.FACE_TOO_SMALL)
-    verdict.sharpness = face_sharpness(gray[y : y + h, x : x + w])
+    marks = facemodel.landmarks(gray, box)
+    face = aligned_crop(pixels, marks, box, margin=rules.crop_margin, size=rules.crop_size)
+    verdict.sharpness = face_sharpness(face.face_gray)
     if verdict.sharpness < rules.min_face_sharpness:
         verdict.reasons.append(codes.BLURRY)
     if verdict.reasons:
-        return verdict, None
-    verdict.crop = crop_square(decoded.image, (x, y, w, h), margin=rules.crop_margin, size=rules.crop_size)
+        return verdict, None, None
+    verdict.crop = face.png
     verdict.accepted = True
-    return verdict, photo_hash
+    return verdict, photo_hash, facemodel.descriptor(pixels, marks)

@@ -1,87 +1,79 @@
-"""Face detection (OpenCV Haar cascade) and the choice of the one face a photo shows."""
+"""Finding the one face a photo shows: dlib's HOG detector at a reduced size first.
+
+A quick pass looks at the photo with its short side at ``detect_side`` px. Only when it finds
+nothing does a slower pass look at it large enough to find a face of ``smallest_face_share``
+of the short side, so a small face is reported as too small instead of missing. When the
+main face is so small that a second face of ``second_face_ratio`` its size could have gone
+unseen, one pass at just the size that would show it runs too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
-_CASCADE = "haarcascade_frontalface_alt2.xml"
-_SCALE_FACTOR = 1.1
-_MIN_NEIGHBORS = 4
-_MIN_FACE_PX = 20
-_COARSE_SIDE = 256
+from headpix.intake import facemodel
+from headpix.intake.facemodel import DETECTOR_WINDOW_PX, Box, Detection
 
-Box = tuple[int, int, int, int]
+_CLOSE_UP_PX = 130  # a second face is looked at again with its box this large
+_MAX_UPSCALE = 2.0
 
 
 @dataclass(frozen=True)
 class FaceFinding:
-    """The main face (largest detection) and how many other faces are real contenders."""
+    """The main face (largest real detection) and how many other faces are real contenders."""
 
     box: Box | None
     others: int
 
 
-@lru_cache(maxsize=1)
-def _cascade() -> cv2.CascadeClassifier:
-    path = str(cv2.data.haarcascades) + _CASCADE  # type: ignore[attr-defined]
-    cascade = cv2.CascadeClassifier(path)
-    if cascade.empty():
-        raise RuntimeError(f"OpenCV face cascade missing: {path} (needs opencv-python-headless 4.x)")
-    return cascade
+@dataclass(frozen=True)
+class FaceSearch:
+    """How to look: sizes of the passes and what makes a second face count."""
+
+    detect_side: int = 440
+    smallest_face_share: float = 0.04
+    second_face_ratio: float = 0.6
+    second_face_min_score: float = 0.3
 
 
-def detect_faces(gray: np.ndarray, *, fine_side: int, second_face_ratio: float) -> list[Box]:
-    """Face boxes in an 8-bit grayscale image, in its own pixel coordinates.
+def quick_view(gray: np.ndarray, search: FaceSearch) -> tuple[np.ndarray, float]:
+    """The photo at the quick pass's size, and that size's scale (at most 1)."""
+    scale = min(1.0, search.detect_side / min(gray.shape[:2]))
+    if scale >= 0.98:
+        return gray, 1.0
+    return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
 
-    A quick pass at a 256 px short side finds selfie-sized faces (upright, up to ~20 degrees);
-    only when it finds none, or a face so small that a second face half its size could be
-    missed, does a slower pass at fine_side look for small faces.
+
+def find_face(
+    gray: np.ndarray, search: FaceSearch, quick: tuple[np.ndarray, float] | None = None
+) -> FaceFinding:
+    """The main face of an 8-bit grayscale photo (its pixels) and the count of other faces.
+
+    quick is quick_view(gray, search), when the caller already has it.
     """
-    coarse, coarse_scale = _detect_scaled(gray, _COARSE_SIDE)
-    if coarse and max(box[2] for box in coarse) * coarse_scale * second_face_ratio >= _MIN_FACE_PX:
-        return coarse
-    if min(gray.shape) <= _COARSE_SIDE:
-        return coarse
-    fine, _ = _detect_scaled(gray, fine_side)
-    return fine or coarse
-
-
-def _detect_scaled(gray: np.ndarray, side: int) -> tuple[list[Box], float]:
-    scale = min(1.0, side / min(gray.shape))
-    small = gray if scale >= 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    found = _detect(cv2.equalizeHist(small))
-    return [_scale_box(box, 1.0 / scale) for box in found], scale
-
-
-def _detect(gray: np.ndarray) -> list[Box]:
-    found = _cascade().detectMultiScale(
-        gray,
-        scaleFactor=_SCALE_FACTOR,
-        minNeighbors=_MIN_NEIGHBORS,
-        minSize=(_MIN_FACE_PX, _MIN_FACE_PX),
-    )
-    return [(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
-
-
-def _scale_box(box: Box, factor: float) -> Box:
-    x, y, w, h = box
-    return (
-        round(x * factor),
-        round(y * factor),
-        round(w * factor),
-        round(h * factor),
-    )
+    small, scale = quick if quick is not None else quick_view(gray, search)
+    found = [Detection(_scale_box(d.box, 1.0 / scale), d.score) for d in facemodel.detect(small)]
+    if not found:
+        # Upscaling more than twice invents no face: a small photo's small face is not worth it.
+        slow = DETECTOR_WINDOW_PX / (search.smallest_face_share * min(gray.shape[:2]))
+        found = _detect_at(gray, min(slow, _MAX_UPSCALE))
+    else:
+        main = max(found, key=lambda d: d.box[2])
+        contender_px = search.second_face_ratio * main.box[2] * scale
+        if contender_px < DETECTOR_WINDOW_PX:
+            # A face second_face_ratio x the main one would be under the detector's window here.
+            found = _detect_at(gray, scale * DETECTOR_WINDOW_PX / contender_px) or found
+    return choose_face(_confirmed(gray, found, search), second_face_ratio=search.second_face_ratio)
 
 
 def choose_face(boxes: list[Box], *, second_face_ratio: float) -> FaceFinding:
     """Keep the largest face; count others at least second_face_ratio of its side.
 
-    Haar cascades fire on textured backgrounds with small boxes; a second person in the
-    frame is about as large as the first, so size relative to the main face separates them.
+    A second person in the frame is about as large as the first, so size relative to the
+    main face separates them from faces far in the background (posters, passers-by).
     """
     if not boxes:
         return FaceFinding(box=None, others=0)
@@ -93,6 +85,56 @@ def choose_face(boxes: list[Box], *, second_face_ratio: float) -> FaceFinding:
         if box[2] >= second_face_ratio * main[2]:
             others += 1
     return FaceFinding(box=main, others=others)
+
+
+def _detect_at(gray: np.ndarray, scale: float) -> list[Detection]:
+    """Detections at scale x the photo's size, in the photo's own pixels."""
+    if abs(scale - 1.0) < 0.02:
+        image, scale = gray, 1.0
+    else:
+        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+        image = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=interpolation)
+    return [Detection(_scale_box(d.box, 1.0 / scale), d.score) for d in facemodel.detect(image)]
+
+
+def _confirmed(gray: np.ndarray, found: list[Detection], search: FaceSearch) -> list[Box]:
+    """Boxes that stay faces when looked at closely; a lone detection needs no second look.
+
+    At a reduced size the HOG detector scores some textures (a shoulder patch, a logo) just
+    above zero; seen again with the box at 130 px they drop below 0.3 while faces, even
+    tilted ones, score higher (thresholds derived in docs/intake.md).
+    """
+    if len(found) <= 1:
+        return [d.box for d in found]
+    confirmed = [d.box for d in found if _close_up_score(gray, d.box) >= search.second_face_min_score]
+    if confirmed:
+        return confirmed
+    return [max(found, key=lambda d: d.box[2]).box]
+
+
+def _close_up_score(gray: np.ndarray, box: Box) -> float:
+    x, y, w, h = box
+    cx, cy, side = x + w / 2.0, y + h / 2.0, max(w, h)
+    left, top = int(max(0, cx - side)), int(max(0, cy - side))
+    right, bottom = int(min(gray.shape[1], cx + side)), int(min(gray.shape[0], cy + side))
+    if right - left < 8 or bottom - top < 8:
+        return -1.0
+    region = gray[top:bottom, left:right]
+    scale = _CLOSE_UP_PX / side
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    close = cv2.resize(region, None, fx=scale, fy=scale, interpolation=interpolation)
+    centre = ((cx - left) * scale, (cy - top) * scale)
+    scores = [
+        d.score
+        for d in facemodel.detect(close, threshold=-1.0)
+        if _centre_inside((round(centre[0]), round(centre[1]), 0, 0), d.box)
+    ]
+    return max(scores, default=-1.0)
+
+
+def _scale_box(box: Box, factor: float) -> Box:
+    x, y, w, h = box
+    return (round(x * factor), round(y * factor), round(w * factor), round(h * factor))
 
 
 def _centre_inside(box: Box, main: Box) -> bool:

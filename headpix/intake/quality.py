@@ -38,8 +38,11 @@ def hash_distance(first: int, second: int) -> int:
     return (first ^ second).bit_count()
 
 
-def find_duplicates(candidates: list[tuple[int, int, float]], max_distance: int) -> set[int]:
-    """Indices to drop from (index, hash, sharpness) triples: all but the sharpest of each group."""
+def find_duplicates(candidates: list[tuple[int, int, float]], max_distance: int) -> dict[int, int]:
+    """From (index, hash, sharpness) triples: each index to drop -> the index kept in its group.
+
+    The sharpest of each group of near-identical photos is kept.
+    """
     parent = {index: index for index, _, _ in candidates}
 
     def root(index: int) -> int:
@@ -58,5 +61,6 @@ def find_duplicates(candidates: list[tuple[int, int, float]], max_distance: int)
         # Sharpest wins; on a tie the earlier upload is kept.
         if group not in best or sharpness > best[group][0]:
             best[group] = (sharpness, index)
-    keep = {index for _, index in best.values()}
-    return {index for index, _, _ in candidates if index not in keep}
+    return {
+        index: best[root(index)][1] for index, _, _ in candidates if index != best[root(index)][1]
+    }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from headpix.intake.check import IntakeReport, PhotoVerdict
+from headpix.intake.feedback import refusal_lines
+from headpix.intake.rules import IntakeRules
 
 
 def _row(photo: PhotoVerdict) -> list[str]:
@@ -17,8 +19,8 @@ def _row(photo: PhotoVerdict) -> list[str]:
     ]
 
 
-def render_table(report: IntakeReport) -> str:
-    """One line per photo (file, verdict, size, face size, reasons) and a summary line."""
+def render_table(report: IntakeReport, rules: IntakeRules | None = None) -> str:
+    """One line per photo (file, verdict, size, face size, reasons), a summary, and what to do."""
     header = ["file", "verdict", "size", "face", "reasons"]
     rows = [header, *(_row(photo) for photo in report.photos)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
@@ -31,4 +33,7 @@ def render_table(report: IntakeReport) -> str:
     if report.reasons:
         summary += "; set rejected: " + ", ".join(report.reasons)
     lines.append(summary)
+    advice = refusal_lines(report, rules)
+    if advice:
+        lines += ["", "What to do:", *(f"  {line}" for line in advice)]
     return "\n".join(lines)

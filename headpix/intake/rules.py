@@ -19,6 +19,7 @@ MULTIPLE_FACES = "multiple_faces"
 FACE_TOO_SMALL = "face_too_small"
 BLURRY = "blurry"
 DUPLICATE = "duplicate"
+DIFFERENT_PERSON = "different_person"
 MALWARE = "malware"
 TOO_FEW_PHOTOS = "too_few_photos"
 TOO_MANY_PHOTOS = "too_many_photos"
@@ -36,6 +37,7 @@ PHOTO_REASONS = frozenset(
         FACE_TOO_SMALL,
         BLURRY,
         DUPLICATE,
+        DIFFERENT_PERSON,
         MALWARE,
     }
 )
@@ -62,9 +64,12 @@ class IntakeRules:
     min_face_share: float = 0.10
     min_face_sharpness: float = 25.0
     duplicate_distance: int = 42
-    second_face_ratio: float = 0.65
+    second_face_ratio: float = 0.6
+    second_face_min_score: float = 0.3
+    same_person_distance: float = 0.6
     crop_margin: float = 2.4
-    detect_side: int = 640
+    detect_side: int = 440
+    smallest_face_share: float = 0.04
     reduced_jpeg_decode: bool = True
 
     @property
@@ -86,4 +91,5 @@ class IntakeRules:
             min_face_sharpness=settings.min_face_sharpness,
             duplicate_distance=settings.duplicate_hash_distance,
             second_face_ratio=settings.second_face_ratio,
+            same_person_distance=settings.same_person_distance,
         )

@@ -68,6 +68,7 @@ def export_document(
                     "negative_prompt": negative,
                     "seed": headshot.seed,
                     "rendered_at": _iso(headshot.rendered_at),
+                    "likeness": headshot.likeness,
                     "file": path,
                 }
             )
@@ -79,6 +80,7 @@ def export_document(
                 "delivered_at": _iso(shoot.delivered_at),
                 "styles": list(shoot.styles),
                 "images_per_style": shoot.images_per_style,
+                "likeness_median": shoot.likeness_median,
                 "photos": [
                     {
                         "filename": personal.filename_of(keys, customer.id, p),

@@ -13,14 +13,16 @@ from sqlalchemy import func, select
 
 from flows.photoshoot import photoshoot
 from headpix.app import runner
-from headpix.intake import PhotoInput
+from headpix.intake import IntakeRules, PhotoInput
 from headpix.links import hash_token
+from headpix.privacy.export import export_document
 from headpix.samples import sample_photos
 from headpix.services import Services
 from headpix.shoots import shoot_report
 from schemas.api import CustomerSignup, Gender, Preferences
 from schemas.models import GalleryLink, Headshot, IdentityModel, OriginalPhoto, OutboxMessage
 from schemas.privacy import UsageEvent
+from tests.e2e.biometrics import needles
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("ray_local")]
 
@@ -130,6 +132,45 @@ def test_embedded_default_delivers_once_and_forgets_the_originals(make_services,
     summary = operator_artifact(f"photoshoot-{shoot_id}")
     assert "delivered" in summary and "| train |" in summary
     assert MARK_NAME not in summary and MARK_EMAIL not in summary and customer_id not in summary
+    assert_likeness_scored(services, shoot_id, customer_id)
+    assert_no_face_descriptor_persisted(services, selfies)
+
+
+def assert_likeness_scored(services: Services, shoot_id: str, customer_id: str) -> None:
+    """Scores per headshot and the median are kept, exported, and shown to operators by id."""
+    with services.db.session() as session:
+        headshots = session.scalars(select(Headshot).where(Headshot.shoot_id == shoot_id)).all()
+        scores = [h.likeness for h in headshots]
+        shoot = headshots[0].shoot
+        assert all(s is not None and 0.0 <= s <= 1.0 for s in scores), scores
+        assert shoot.likeness_median is not None
+        document, _ = export_document(session, services.keys, shoot.customer, now=shoot.created_at)
+    exported = document["shoots"][0]
+    assert exported["likeness_median"] == shoot.likeness_median
+    assert sorted(h["likeness"] for h in exported["headshots"]) == sorted(s or 0.0 for s in scores)
+    table = operator_artifact(f"likeness-{shoot_id}")
+    assert all(h.id in table for h in headshots)
+    assert customer_id not in table and MARK_NAME not in table and "prompt" not in table
+    mail = next(services.settings.mail_folder.glob("*.eml")).read_text()
+    assert "Likeness check" in mail  # the tiny model: told honestly that its scores are low
+
+
+def assert_no_face_descriptor_persisted(services: Services, selfies: list[PhotoInput]) -> None:
+    """No per-photo descriptor, nor the reference template's plain bytes, in any store we or
+    Prefect or Ray keep: database files, object storage, key store, Prefect's home, Ray's temp."""
+    patterns = needles(selfies, IntakeRules.from_settings(services.settings))
+    roots = [services.settings.state_dir, prefect_home(), *ray_dirs()]
+    roots += [p for p in Path(tempfile.gettempdir()).glob("tmp*") if p.is_dir()]
+    scanned = 0
+    for path in files_under(*roots):
+        try:
+            content = path.read_bytes()
+        except OSError:
+            continue
+        scanned += 1
+        for name, pattern in patterns.items():
+            assert pattern not in content, f"face descriptor ({name}) persisted in {path}"
+    assert scanned > 10
 
 
 def operator_artifact(key: str) -> str:
@@ -167,7 +208,8 @@ def test_postgres_s3_sendgrid_by_configuration_alone(
     keys = [v["Key"] for v in s3_server.all_versions(bucket)]
     assert not [k for k in keys if "/originals/" in k or "/crops/" in k], "original versions left"
     assert sum("/headshots/" in k for k in keys) == 8
-    assert sum("/identity/" in k for k in keys) == 1
+    identity = sorted(k.rsplit(".", 1)[-1] for k in keys if "/identity/" in k)
+    assert identity == ["safetensors", "template"]  # the identity model and its reference face
     originals = [p.data or b"" for p in selfies]
     for version in s3_server.all_versions(bucket):
         if "VersionId" in version and "Size" in version:

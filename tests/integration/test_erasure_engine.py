@@ -162,7 +162,7 @@ def test_every_table_the_inventory_declares_is_handled_by_the_erasure():
 
 def test_a_restriction_placed_during_training_keeps_the_originals(make_services):
     """Restriction means keep, don't process: the purge beside generation must not run."""
-    from headpix import stages
+    from headpix import purge
     from headpix.privacy.restriction import is_restricted
 
     services = make_services()
@@ -175,5 +175,5 @@ def test_a_restriction_placed_during_training_keeps_the_originals(make_services)
     originals = Keys.shoot(customer_id, shoot_id) + "originals/"
     before = services.raw_store.version_count(originals)
     assert before > 0
-    assert stages.purge_after_training(services, shoot_id) == 0
+    assert purge.purge_after_training(services, shoot_id) == 0
     assert services.raw_store.version_count(originals) == before

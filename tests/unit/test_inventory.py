@@ -31,6 +31,7 @@ def test_every_storage_prefix_is_in_the_inventory():
         Keys.original("c", "s", "p"),
         Keys.crop("c", "s", "p"),
         Keys.identity_model("c", "s", "m"),
+        Keys.reference_template("c", "s", "m"),
         Keys.headshot("c", "s", "h"),
         Keys.customer("c") + "exports/e.zip",
     ]

@@ -29,5 +29,5 @@ def check_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        print(render_table(report))
+        print(render_table(report, rules))
     return 0 if report.accepted else 1
