@@ -46,7 +46,7 @@ def start_together(tmp_path: Path, session_dir: Path, extra: dict[str, str]) -> 
         (photos / name).write_bytes(data)
     env = {**os.environ, **TINY, "HEADPIX_HOME": str(tmp_path / "home"), **extra}
     env.pop("PREFECT_HOME", None)  # each state dir keeps Prefect's home inside it, as in production
-    command = [sys.executable, "-m", "headpix.cli", "shoot", "start", "--gender", "woman"]
+    command = [sys.executable, "-m", "headpix.app.cli", "shoot", "start", "--gender", "woman"]
     started = time.monotonic()
     processes = [
         subprocess.Popen(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from headpix.runner import refusal_message
-
+from headpix.app.runner import refusal_message
 from headpix.intake import PHOTO_REASONS, SET_REASONS, IntakeRules, PhotoInput, check_photos
 from headpix.intake.check import IntakeReport, PhotoVerdict
 from headpix.intake.feedback import known_codes, refusal_lines, sentence
