@@ -7,7 +7,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 export RAY_USAGE_STATS_ENABLED := 0
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint clamav bench
+.PHONY: install demo test lint clamav bench stack stack-down chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -36,3 +36,10 @@ test: install clamav
 
 bench: install
 	$(PY) bench/overhead.py
+
+# The production shape on loopback: PostgreSQL, Prefect server + 2 workers, 3-node Ray, S3, mail.
+stack: install
+	$(PY) -m headpix.app.cli stack up
+
+stack-down:
+	$(PY) -m headpix.app.cli stack down

@@ -61,7 +61,8 @@ COLUMNS: dict[str, dict[str, Item]] = {
     "photoshoots": _table(
         SHOOT,
         "id, customer_id, status, status_detail, styles, images_per_style, seed, stage_seconds, "
-        "compute_seconds, flow_run_id, attempt, created_at, updated_at, delivered_at, paused_from",
+        "compute_seconds, flow_run_id, attempt, created_at, updated_at, delivered_at, paused_from, "
+        "progress_step, progress_total, heartbeat_at, placement",
     ),
     "original_photos": _table(
         SHOOT,

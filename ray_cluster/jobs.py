@@ -57,6 +57,7 @@ class TrainResult:
     seconds: float
     base_model_loads: int
     actor_name: str = ""
+    node_id: str = ""  # the Ray node that ran the job (operators see placement by id)
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,4 @@ class GenerateResult:
     seconds: float
     base_model_loads: int
     actor_name: str = ""
+    node_id: str = ""  # the Ray node that ran the job (operators see placement by id)

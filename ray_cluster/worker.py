@@ -5,7 +5,10 @@ Prompts, keys, images and weights stay in memory for the length of a call; nothi
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,16 @@ from ray_cluster.training import (
     generate_class_images,
     train_identity,
 )
+
+
+def node_id() -> str:
+    """The Ray node this worker runs on ("" outside Ray, e.g. on a bare GPU box)."""
+    try:
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id()) if ray.is_initialized() else ""
+    except ImportError:
+        return ""
 
 
 def open_job_store(spec: StorageSpec) -> Any:
@@ -44,6 +57,10 @@ class StudioWorker:
     ) -> None:
         self.name = name
         self.class_images = class_images
+        # Several drivers (flow runs) share one actor: jobs queue on this gate, one at a time,
+        # while ping() and load() still answer (the actor runs with a few threads).
+        self._gate = threading.Lock()
+        self._queued = 0
         self._loads = 0
         # Class images are generic (no customer in them), so caching them per class prompt is fine.
         self._class_cache: dict[tuple[str, int], list[Any]] = {}
@@ -56,11 +73,31 @@ class StudioWorker:
     def ping(self) -> str:
         return self.name or "ready"
 
+    def node(self) -> str:
+        return node_id()
+
     def base_model_loads(self) -> int:
         return self._loads
 
+    def load(self) -> int:
+        """Jobs running or waiting here, whichever driver sent them."""
+        return self._queued
+
+    @contextmanager
+    def _one_job(self) -> Iterator[None]:
+        self._queued += 1
+        try:
+            with self._gate:
+                yield
+        finally:
+            self._queued -= 1
+
     def train(self, job: TrainJob, progress: ProgressCallback | None = None) -> TrainResult:
         """Read the crops, train the identity LoRA, write its weights to job.output_key."""
+        with self._one_job():
+            return self._train(job, progress)
+
+    def _train(self, job: TrainJob, progress: ProgressCallback | None) -> TrainResult:
         started = time.perf_counter()
         store = open_job_store(job.storage)
         crops = [store.get(key) for key in job.crop_keys]
@@ -85,6 +122,7 @@ class StudioWorker:
             seconds=time.perf_counter() - started,
             base_model_loads=self._loads,
             actor_name=self.name,
+            node_id=node_id(),
         )
 
     def _class_images(self, class_prompt: str, resolution: int) -> list[Any]:
@@ -98,6 +136,10 @@ class StudioWorker:
 
     def generate(self, job: GenerateJob) -> GenerateResult:
         """Render every requested headshot with the job's LoRA and write each to its output key."""
+        with self._one_job():
+            return self._generate(job)
+
+    def _generate(self, job: GenerateJob) -> GenerateResult:
         started = time.perf_counter()
         store = open_job_store(job.storage)
         lora = store.get(job.lora_key) if job.lora_key else None
@@ -112,4 +154,5 @@ class StudioWorker:
             seconds=time.perf_counter() - started,
             base_model_loads=self._loads,
             actor_name=self.name,
+            node_id=node_id(),
         )

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "policy",
     "consent",
     "compliance",
+    "stack",
 )
 
 

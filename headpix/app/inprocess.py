@@ -40,3 +40,6 @@ class InProcessLauncher:
 
     def is_running(self, shoot_id: str) -> bool | None:
         return None
+
+    def abandon(self, shoot_id: str, *, reason: str) -> int:
+        return 0  # an in-process run ends with its caller

@@ -1,0 +1,135 @@
+"""A three-node Ray cluster on loopback: a head without GPUs and two nodes of one logical GPU each.
+
+Every node runs `ray start --block` in a session of its own, so its pid stands for the node:
+SIGTERM stops it cleanly, SIGKILL of its tree is a node crash. `ray stop` is never used (it
+ends every Ray process on the machine, other people's included). The token lives in the
+stack's secrets folder (RAY_AUTH_TOKEN_PATH), not in ~/.ray.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from headpix.app.stack import procs
+from headpix.app.stack.layout import RAY_TEMP_ROOT, StackLayout, StackState
+
+GPU_NODES = ("ray-gpu-1", "ray-gpu-2")
+
+
+def _ray() -> str:
+    import sys
+
+    return str(Path(sys.executable).with_name("ray"))
+
+
+def _ports() -> list[str]:
+    return [
+        "--node-manager-port",
+        str(procs.free_port()),
+        "--object-manager-port",
+        str(procs.free_port()),
+        "--dashboard-agent-listen-port",
+        str(procs.free_port()),
+        "--dashboard-agent-grpc-port",
+        str(procs.free_port()),
+        "--runtime-env-agent-port",
+        str(procs.free_port()),
+        "--metrics-export-port",
+        str(procs.free_port()),
+    ]
+
+
+def ray_env(layout: StackLayout, env: dict[str, str]) -> dict[str, str]:
+    layout.ray_token()
+    ray = dict(env)
+    ray.update(
+        {
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN_PATH": str(layout.ray_token_file),
+            "RAY_USAGE_STATS_ENABLED": "0",
+        }
+    )
+    return ray
+
+
+def head_up(layout: StackLayout, state: StackState, env: dict[str, str]) -> None:
+    if not state.ray_temp_dir:
+        state.ray_temp_dir = tempfile.mkdtemp(prefix="hpx-stack-", dir=RAY_TEMP_ROOT)
+    port = state.ports["ray"]
+    command = [
+        _ray(),
+        "start",
+        "--head",
+        "--block",
+        "--port",
+        str(port),
+        "--node-ip-address",
+        "127.0.0.1",
+        "--num-gpus",
+        "0",
+        "--num-cpus",
+        "1",
+        "--include-dashboard",
+        "false",
+        "--ray-client-server-port",
+        str(procs.free_port()),
+        "--temp-dir",
+        state.ray_temp_dir,
+        "--disable-usage-stats",
+        "--object-store-memory",
+        str(200 << 20),
+        *_ports(),
+    ]
+    state.pids["ray-head"] = procs.spawn(command, log=layout.log("ray-head"), env=ray_env(layout, env))
+    procs.wait_until(lambda: procs.port_open(port), timeout_s=60, what="Ray head", log=layout.log("ray-head"))
+
+
+def gpu_node_up(layout: StackLayout, state: StackState, env: dict[str, str], name: str) -> None:
+    """Join one worker node declaring one logical GPU (it runs on the CPU)."""
+    command = [
+        _ray(),
+        "start",
+        "--block",
+        "--address",
+        f"127.0.0.1:{state.ports['ray']}",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--num-cpus",
+        "1",
+        "--num-gpus",
+        "1",
+        "--disable-usage-stats",
+        "--object-store-memory",
+        str(200 << 20),
+        *_ports(),
+    ]
+    state.pids[name] = procs.spawn(command, log=layout.log(name), env=ray_env(layout, env))
+
+
+def wait_for_gpus(layout: StackLayout, state: StackState, env: dict[str, str], gpus: int = 2) -> None:
+    """Block until the cluster reports ``gpus`` GPUs (both worker nodes joined)."""
+    probe = "\n".join(
+        [
+            "import time, ray",
+            f"ray.init(address='127.0.0.1:{state.ports['ray']}', log_to_driver=False)",
+            "for _ in range(240):",
+            f"    if ray.cluster_resources().get('GPU', 0) >= {gpus}: break",
+            "    time.sleep(0.5)",
+            "else: raise SystemExit('GPU nodes did not join')",
+            "print([n['NodeID'] for n in ray.nodes() if n['Alive'] and not n['Resources'].get('GPU')][0])",
+        ]
+    )
+    import sys
+
+    out = procs.run([sys.executable, "-c", probe], env=ray_env(layout, env), what="waiting for Ray GPU nodes")
+    state.head_node_id = out.strip().splitlines()[-1]
+
+
+def down(state: StackState) -> None:
+    for name in (*GPU_NODES, "ray-head"):
+        procs.stop(state.pids.get(name), grace_s=15)
+    if state.ray_temp_dir:
+        import shutil
+
+        shutil.rmtree(state.ray_temp_dir, ignore_errors=True)
