@@ -48,10 +48,12 @@ class TrainOutcome:
     reused: bool
 
 
-def _record_compute(shoot: Photoshoot, stage: str, seconds: float) -> None:
+def _record_compute(shoot: Photoshoot, stage: str, seconds: float, node_id: str = "") -> None:
     times = dict(shoot.compute_seconds or {})
     times[stage] = round(times.get(stage, 0.0) + seconds, 3)
     shoot.compute_seconds = times
+    if node_id:  # which Ray node ran the stage, by id, for the operator's artifact
+        shoot.placement = {**(shoot.placement or {}), stage: node_id}
 
 
 def validate(services: Services, shoot_id: str) -> tuple[int, int, bool]:
@@ -104,7 +106,7 @@ def train(
     else:
         result = services.pool.train_reporting(job, on_progress)
     with services.db.session() as session:
-        _record_compute(load_shoot(session, shoot_id), "train", result.seconds)
+        _record_compute(load_shoot(session, shoot_id), "train", result.seconds, result.node_id)
         session.add(
             IdentityModel(
                 id=model_id,
@@ -171,7 +173,7 @@ def generate(services: Services, shoot_id: str) -> int:
         )
         result = services.pool.generate(job)
         with services.db.session() as session:
-            _record_compute(load_shoot(session, shoot_id), "generate", result.seconds)
+            _record_compute(load_shoot(session, shoot_id), "generate", result.seconds, result.node_id)
             now = utcnow()
             for headshot in session.scalars(select(Headshot).where(Headshot.id.in_(result.headshot_ids))):
                 headshot.rendered_at = now

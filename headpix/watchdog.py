@@ -8,6 +8,9 @@ and its zombie automation can mislabel a run that just completed (PrefectHQ/pref
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -103,3 +106,25 @@ def beat(services: Services, shoot_id: str, *, step: int | None = None, total: i
         shoot.heartbeat_at = utcnow()
         if step is not None and total is not None:
             shoot.progress_step, shoot.progress_total = step, total
+
+
+@contextmanager
+def heartbeat(services: Services, shoot_id: str) -> Iterator[None]:
+    """Beat now and every ``heartbeat_s`` while the block runs (a thread of this process)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(services.settings.heartbeat_s):
+            try:
+                beat(services, shoot_id)
+            except Exception as error:  # liveness must never fail the work it reports on
+                log.warning("shoot %s: heartbeat not recorded (%s)", shoot_id, type(error).__name__)
+
+    beat(services, shoot_id)
+    thread = threading.Thread(target=loop, name=f"heartbeat-{shoot_id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2)

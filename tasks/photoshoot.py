@@ -18,6 +18,7 @@ from headpix import stages
 from headpix.errors import HeadpixError
 from headpix.services import get_services
 from headpix.shoots import ShootStopped, record_stage_time
+from headpix.watchdog import beat, heartbeat
 
 
 class PhotosRejected(HeadpixError):
@@ -48,9 +49,11 @@ def stage_task(name: str, retries: int = 1) -> Callable[[Callable[..., Any]], An
 
 @contextmanager
 def timed(shoot_id: str, stage: str) -> Iterator[None]:
+    """Time the stage and keep the shoot's heartbeat going while it works (the watchdog reads it)."""
     start = time.perf_counter()
     try:
-        yield
+        with heartbeat(get_services(), shoot_id):
+            yield
     finally:
         services = get_services()
         with services.db.session() as session:
@@ -88,6 +91,7 @@ def train_identity(shoot_id: str) -> dict[str, float]:
             )
         else:
             update_progress_artifact(progress_id, progress=percent)
+        beat(get_services(), shoot_id, step=step, total=total)
         logger.info("shoot %s: training step %d/%d, loss %.4f", shoot_id, step, total, loss)
 
     with timed(shoot_id, "train"):

@@ -112,7 +112,14 @@ def create_zombie_automation(state: StackState) -> None:
             threshold=1,
             within=within,
         ),
-        actions=[ChangeFlowRunState(state=StateType.CRASHED, message=f"No heartbeat for {within.seconds} s")],
+        actions=[
+            ChangeFlowRunState(
+                name="Crashed",
+                state=StateType.CRASHED,
+                message=f"No heartbeat for {within.seconds} s",
+                force=False,
+            )
+        ],
     )
     with (
         temporary_settings(updates={PREFECT_API_URL: api_url(state)}),
