@@ -68,6 +68,25 @@ def _train_resolution(services: Services) -> int:
     return services.settings.train_resolution
 
 
+def _placing(
+    services: Services, shoot_id: str, on_progress: Callable[[int, int, float], None]
+) -> Callable[[int, int, float], None]:
+    """Record the training node on the shoot's row as soon as it is known (operators, fault tests)."""
+    placed = ""
+
+    def report(step: int, total: int, loss: float) -> None:
+        nonlocal placed
+        node = services.pool.node_running(shoot_id)
+        if node and node != placed:
+            with services.db.session() as session:
+                shoot = load_shoot(session, shoot_id)
+                shoot.placement = {**(shoot.placement or {}), "train": node}
+            placed = node
+        on_progress(step, total, loss)
+
+    return report
+
+
 def train(
     services: Services, shoot_id: str, on_progress: Callable[[int, int, float], None] | None = None
 ) -> TrainOutcome:
@@ -104,7 +123,7 @@ def train(
     if on_progress is None:
         result = services.pool.train(job)
     else:
-        result = services.pool.train_reporting(job, on_progress)
+        result = services.pool.train_reporting(job, _placing(services, shoot_id, on_progress))
     with services.db.session() as session:
         _record_compute(load_shoot(session, shoot_id), "train", result.seconds, result.node_id)
         session.add(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +14,7 @@ import ray
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
 from ray_cluster.jobs import GenerateJob, GenerateResult, TrainJob, TrainResult
+from ray_cluster.progress import train_with_reports
 from ray_cluster.worker import StudioWorker
 
 ACTOR_PREFIX = "headpix-studio"
@@ -84,6 +83,7 @@ class WorkerPool:
         self._served: dict[str, int] = {}
         self._actors: dict[str, Any] = {}
         self._ready: set[str] = set()
+        self._running_on: dict[str, str] = {}
         self._closed = False
         for index in range(size):
             name = f"{ACTOR_PREFIX}-{index}"
@@ -198,6 +198,20 @@ class WorkerPool:
             self._actors[name] = fresh
         self._watch(name, fresh)
 
+    def _note_node(self, job_id: str, actor: Any) -> None:
+        """Remember which node runs the job, so that the caller can report placement while it runs."""
+        try:
+            node = str(ray.get(actor.node.remote(), timeout=10))
+        except Exception:
+            node = ""
+        with self._lock:
+            self._running_on[job_id] = node
+
+    def node_running(self, job_id: str) -> str:
+        """The Ray node id of the actor the job was last dispatched to ("" when unknown)."""
+        with self._lock:
+            return self._running_on.get(job_id, "")
+
     def _call(self, method: str, job: Any, *args: Any) -> Any:
         tried: set[str] = set()
         last: Exception | None = None
@@ -205,6 +219,7 @@ class WorkerPool:
             name = self._acquire(tried)
             actor = self._actors[name]
             try:
+                self._note_node(job.job_id, actor)
                 ref = getattr(actor, method).remote(job, *args)
                 return ray.get(ref, timeout=self.job_timeout_s)
             except GetTimeoutError:
@@ -234,31 +249,7 @@ class WorkerPool:
     ) -> TrainResult:
         """Train, calling ``on_progress(step, total, loss)`` here, in the caller's thread, about
         ``reports`` times as the actor trains (steps and losses only: nothing personal)."""
-        from ray.util.queue import Empty, Queue
-
-        queue = Queue(maxsize=4 * reports, actor_options={"num_cpus": 0})
-        every = max(1, job.recipe.steps // reports)
-
-        def report(step: int, total: int, loss: float) -> None:  # runs in the actor
-            if step % every == 0 or step == total:
-                with contextlib.suppress(Exception):  # progress must never fail training
-                    queue.put_nowait((step, total, loss))
-
-        def drain(timeout: float) -> None:
-            with contextlib.suppress(Empty):
-                step, total, loss = queue.get(timeout=timeout)
-                on_progress(step, total, loss)
-
-        try:
-            with ThreadPoolExecutor(max_workers=1) as runner:
-                training = runner.submit(self.train, job, report)
-                while not training.done():
-                    drain(0.5)
-                while not queue.empty():
-                    drain(0.1)
-                return training.result()
-        finally:
-            queue.shutdown()
+        return train_with_reports(self.train, job, on_progress, reports)
 
     def generate(self, job: GenerateJob) -> GenerateResult:
         """Render a job's headshots on the least busy actor; blocks until they are stored."""

@@ -62,8 +62,32 @@ def base_env() -> dict[str, str]:
     return env
 
 
+WIRING_WORDS = (
+    "KEY",
+    "SECRET",
+    "_URL",
+    "ADDRESS",
+    "HOME",
+    "LAUNCHER",
+    "BACKEND",
+    "GPUS_PER_ACTOR",
+    "S3_",
+    "SENDGRID",
+)
+
+
+def tuning_from(environ: dict[str, str]) -> dict[str, str]:
+    """The caller's HEADPIX_* tuning (steps, styles, …): never secrets or the stack's own wiring."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if k.startswith("HEADPIX_") and not any(word in k for word in WIRING_WORDS)
+    }
+
+
 def worker_env(layout: StackLayout, state: StackState) -> dict[str, str]:
     env = base_env()
+    env.update(state.tuning)
     env.update(client_env(layout, state))
     env.update(
         {

@@ -26,6 +26,8 @@ class StackState:
     pg_cluster: str = ""
     ray_temp_dir: str = ""
     head_node_id: str = ""
+    # HEADPIX_* settings of the environment `up` ran in (steps, styles…): workers keep them.
+    tuning: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

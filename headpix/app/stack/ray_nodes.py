@@ -8,8 +8,8 @@ stack's secrets folder (RAY_AUTH_TOKEN_PATH), not in ~/.ray.
 
 from __future__ import annotations
 
+import sys
 import tempfile
-from pathlib import Path
 
 from headpix.app.stack import procs
 from headpix.app.stack.layout import RAY_TEMP_ROOT, StackLayout, StackState
@@ -17,10 +17,8 @@ from headpix.app.stack.layout import RAY_TEMP_ROOT, StackLayout, StackState
 GPU_NODES = ("ray-gpu-1", "ray-gpu-2")
 
 
-def _ray() -> str:
-    import sys
-
-    return str(Path(sys.executable).with_name("ray"))
+def _ray() -> list[str]:
+    return [sys.executable, "-m", "headpix.app.stack.ray_loopback"]
 
 
 def _ports() -> list[str]:
@@ -58,7 +56,7 @@ def head_up(layout: StackLayout, state: StackState, env: dict[str, str]) -> None
         state.ray_temp_dir = tempfile.mkdtemp(prefix="hpx-stack-", dir=RAY_TEMP_ROOT)
     port = state.ports["ray"]
     command = [
-        _ray(),
+        *_ray(),
         "start",
         "--head",
         "--block",
@@ -88,7 +86,7 @@ def head_up(layout: StackLayout, state: StackState, env: dict[str, str]) -> None
 def gpu_node_up(layout: StackLayout, state: StackState, env: dict[str, str], name: str) -> None:
     """Join one worker node declaring one logical GPU (it runs on the CPU)."""
     command = [
-        _ray(),
+        *_ray(),
         "start",
         "--block",
         "--address",
@@ -112,6 +110,8 @@ def wait_for_gpus(layout: StackLayout, state: StackState, env: dict[str, str], g
     probe = "\n".join(
         [
             "import time, ray",
+            "from ray_cluster.runtime import pin_loopback",
+            "pin_loopback()",
             f"ray.init(address='127.0.0.1:{state.ports['ray']}', log_to_driver=False)",
             "for _ in range(240):",
             f"    if ray.cluster_resources().get('GPU', 0) >= {gpus}: break",
@@ -120,8 +120,6 @@ def wait_for_gpus(layout: StackLayout, state: StackState, env: dict[str, str], g
             "print([n['NodeID'] for n in ray.nodes() if n['Alive'] and not n['Resources'].get('GPU')][0])",
         ]
     )
-    import sys
-
     out = procs.run([sys.executable, "-c", probe], env=ray_env(layout, env), what="waiting for Ray GPU nodes")
     state.head_node_id = out.strip().splitlines()[-1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def postgres_up(layout: StackLayout, state: StackState) -> None:
     state.pg_cluster = cluster
     port = state.ports["postgres"]
     conf = Path(f"/etc/postgresql/{PG_VERSION}/{cluster}")
-    if not conf.is_dir():
+    if not (conf / "postgresql.conf").is_file():
         procs.run(
             ["pg_createcluster", PG_VERSION, cluster, "-p", str(port), "--", "--auth=trust"],
             what=f"pg_createcluster {PG_VERSION} {cluster} (is postgresql-{PG_VERSION} installed?)",
@@ -58,11 +59,14 @@ def postgres_restart(state: StackState) -> None:
 
 
 def postgres_down(state: StackState) -> None:
-    if state.pg_cluster and Path(f"/etc/postgresql/{PG_VERSION}/{state.pg_cluster}").is_dir():
+    conf = Path(f"/etc/postgresql/{PG_VERSION}/{state.pg_cluster}")
+    if state.pg_cluster and (conf / "postgresql.conf").is_file():
         procs.run(
             ["pg_dropcluster", "--stop", PG_VERSION, state.pg_cluster],
             what=f"pg_dropcluster {state.pg_cluster}",
         )
+    if state.pg_cluster:
+        shutil.rmtree(conf, ignore_errors=True)  # our conf.d file is not pg_dropcluster's to remove
 
 
 def s3_up(layout: StackLayout, state: StackState, env: dict[str, str]) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from dataclasses import dataclass
 
 from headpix.app.stack import prefect_stack, procs, ray_nodes, services_local
-from headpix.app.stack.env import base_env, client_env
+from headpix.app.stack.env import base_env, client_env, tuning_from
 from headpix.app.stack.layout import StackLayout, StackState
 
 PORT_NAMES = ("postgres", "prefect", "ray", "s3", "mail")
@@ -29,7 +30,9 @@ def up(layout: StackLayout) -> StackState:
             f"a stack is already running from {layout.root}; `headpix stack status` shows it, "
             "`headpix stack down` stops it"
         )
-    state = StackState(ports={name: procs.free_port() for name in PORT_NAMES})
+    state = StackState(
+        ports={name: procs.free_port() for name in PORT_NAMES}, tuning=tuning_from(dict(os.environ))
+    )
     layout.save(state)
     try:
         _start_all(layout, state)
