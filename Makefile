@@ -28,7 +28,11 @@ demo: install
 clamav:
 	bash scripts/install_clamav.sh .cache/clamav
 
-test: install clamav
+# The UI check drives Debian's chromium through playwright (never `playwright install`).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+test: install clamav chromium
 	$(PY) -m ruff check .
 	$(PY) -m mypy .
 	.venv/bin/lint-imports
@@ -38,7 +42,7 @@ bench: install
 	$(PY) bench/overhead.py
 
 # The production shape on loopback: PostgreSQL, Prefect server + 2 workers, 3-node Ray, S3, mail.
-stack: install
+stack: install chromium
 	$(PY) -m headpix.app.cli stack up
 
 stack-down:
