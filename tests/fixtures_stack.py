@@ -31,7 +31,7 @@ STACK_TUNING = {
     "HEADPIX_TRAIN_STEPS": "20",
     "HEADPIX_INFERENCE_STEPS": "2",
     "HEADPIX_IMAGES_PER_STYLE": "1",
-    "HEADPIX_STYLES": "corporate,studio",
+    "HEADPIX_STYLES": '["corporate", "studio"]',
     "HEADPIX_MIN_SIDE_PX": "64",
     "HEADPIX_HEARTBEAT_S": "2",
     "HEADPIX_WATCHDOG_SILENCE_S": "20",
@@ -164,15 +164,15 @@ def stack() -> Iterator[Stack]:
     layout = StackLayout(home)
     started = time.monotonic()
     try:
-        state = supervisor.up(layout)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    print(f"\nstack up in {time.monotonic() - started:.0f} s (logs: {layout.logs})", file=sys.stderr)
-    try:
+        try:
+            state = supervisor.up(layout)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        print(f"\nstack up in {time.monotonic() - started:.0f} s (logs: {layout.logs})", file=sys.stderr)
         yield Stack(layout, state)
     finally:
         supervisor.down(layout)

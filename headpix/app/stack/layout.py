@@ -53,7 +53,9 @@ class StackLayout:
 
     @property
     def mail_file(self) -> Path:
-        return self.root / "mail" / "sent.jsonl"
+        # Beside the embedded .eml folder (settings.mail_folder): both stand for the provider,
+        # outside our stores, and the erasure's residue scan skips them alike.
+        return self.home / "mail" / "sendgrid-recorder.jsonl"
 
     @property
     def master_key_file(self) -> Path:

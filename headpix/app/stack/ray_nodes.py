@@ -46,6 +46,8 @@ def ray_env(layout: StackLayout, env: dict[str, str]) -> dict[str, str]:
             "RAY_AUTH_MODE": "token",
             "RAY_AUTH_TOKEN_PATH": str(layout.ray_token_file),
             "RAY_USAGE_STATS_ENABLED": "0",
+            # A loaded two-core machine can take well over Ray's default to register a raylet.
+            "RAY_raylet_start_wait_time_s": "240",
         }
     )
     return ray
@@ -113,7 +115,7 @@ def wait_for_gpus(layout: StackLayout, state: StackState, env: dict[str, str], g
             "from ray_cluster.runtime import pin_loopback",
             "pin_loopback()",
             f"ray.init(address='127.0.0.1:{state.ports['ray']}', log_to_driver=False)",
-            "for _ in range(240):",
+            "for _ in range(600):",
             f"    if ray.cluster_resources().get('GPU', 0) >= {gpus}: break",
             "    time.sleep(0.5)",
             "else: raise SystemExit('GPU nodes did not join')",
