@@ -8,9 +8,10 @@ retention sweep's age limit catches what a crash leaves behind.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run as current_run
 from prefect.states import Completed, State
@@ -105,4 +106,6 @@ def photoshoot(shoot_id: str) -> State:
         return Completed(message=stopped.message)
     finally:
         summarise(shoot_id)
+        heavy = sorted(m for m in ("torch", "diffusers") if m in sys.modules)
+        get_run_logger().info("shoot %s: heavy modules in this process: %s", shoot_id, heavy or "none")
     return Completed(message=f"shoot {shoot_id} delivered")

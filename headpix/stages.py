@@ -19,7 +19,7 @@ from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
 from headpix.shoots import S, advance, enter_stage, load_shoot, rejected_summary
 from headpix.storage import Keys
-from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe
+from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe, default_steps
 from schemas.api import Gender
 from schemas.models import (
     Headshot,
@@ -94,8 +94,6 @@ def train(
 
     ``on_progress(step, total, loss)`` is called in this thread while the actor trains.
     """
-    from ray_cluster.training import default_steps
-
     settings = services.settings
     with services.db.session() as session:
         shoot = load_shoot(session, shoot_id)

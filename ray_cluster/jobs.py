@@ -22,6 +22,16 @@ class StorageSpec:
     fence: str | None = field(default=None, repr=False)
 
 
+STEPS_PER_PHOTO = 100  # 10 photos -> 1000 steps, inside the blog's 800-1200 range for faces
+MIN_STEPS, MAX_STEPS = 400, 1200
+CLASS_IMAGES = 100  # the DreamBooth README uses 100-200 class images per class
+
+
+def default_steps(photo_count: int) -> int:
+    """Training steps scaled by the number of photos, clamped to the range faces need."""
+    return max(MIN_STEPS, min(MAX_STEPS, STEPS_PER_PHOTO * max(photo_count, 1)))
+
+
 @dataclass(frozen=True)
 class TrainRecipe:
     """LoRA DreamBooth recipe; defaults are chosen in ray_cluster.training."""

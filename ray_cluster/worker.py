@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ray_cluster.generation import render_headshots
-from ray_cluster.jobs import GenerateJob, GenerateResult, StorageSpec, TrainJob, TrainResult
-from ray_cluster.models import load_pipeline
-from ray_cluster.training import (
-    CLASS_IMAGES,
-    ProgressCallback,
-    generate_class_images,
-    train_identity,
-)
+from ray_cluster.jobs import CLASS_IMAGES, GenerateJob, GenerateResult, StorageSpec, TrainJob, TrainResult
+
+# torch and diffusers are imported inside the actor only (in the methods below): the flow-run
+# processes that create the actors import this module too, and must stay light.
+ProgressCallback = Callable[[int, int, float], None]
 
 
 def node_id() -> str:
@@ -67,6 +63,8 @@ class StudioWorker:
         self.pipe = self._load(base_model, Path(models_dir), offline)
 
     def _load(self, base_model: str, models_dir: Path, offline: bool) -> Any:
+        from ray_cluster.models import load_pipeline
+
         self._loads += 1
         return load_pipeline(base_model, models_dir, offline)
 
@@ -98,6 +96,8 @@ class StudioWorker:
             return self._train(job, progress)
 
     def _train(self, job: TrainJob, progress: ProgressCallback | None) -> TrainResult:
+        from ray_cluster.training import train_identity
+
         started = time.perf_counter()
         store = open_job_store(job.storage)
         crops = [store.get(key) for key in job.crop_keys]
@@ -127,6 +127,8 @@ class StudioWorker:
 
     def _class_images(self, class_prompt: str, resolution: int) -> list[Any]:
         """Generated once per (class, resolution) for the life of this actor."""
+        from ray_cluster.training import generate_class_images
+
         key = (class_prompt, resolution)
         if key not in self._class_cache:
             self._class_cache[key] = generate_class_images(
@@ -140,6 +142,8 @@ class StudioWorker:
             return self._generate(job)
 
     def _generate(self, job: GenerateJob) -> GenerateResult:
+        from ray_cluster.generation import render_headshots
+
         started = time.perf_counter()
         store = open_job_store(job.storage)
         lora = store.get(job.lora_key) if job.lora_key else None

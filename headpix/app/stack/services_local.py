@@ -86,6 +86,21 @@ def s3_up(layout: StackLayout, state: StackState, env: dict[str, str]) -> None:
     )
     client.create_bucket(Bucket=BUCKET)
     client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    # The daily safety net production has too: old versions go after a day whatever happens.
+    client.put_bucket_lifecycle_configuration(
+        Bucket=BUCKET,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "noncurrent-versions-1-day",
+                    "Filter": {"Prefix": ""},
+                    "Status": "Enabled",
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }
+            ]
+        },
+    )
 
 
 def mail_up(layout: StackLayout, state: StackState, env: dict[str, str]) -> None:
