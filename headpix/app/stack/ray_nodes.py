@@ -107,23 +107,44 @@ def gpu_node_up(layout: StackLayout, state: StackState, env: dict[str, str], nam
     state.pids[name] = procs.spawn(command, log=layout.log(name), env=ray_env(layout, env))
 
 
-def wait_for_gpus(layout: StackLayout, state: StackState, env: dict[str, str], gpus: int = 2) -> None:
-    """Block until the cluster reports ``gpus`` GPUs (both worker nodes joined)."""
-    probe = "\n".join(
+def _probe(state: StackState, gpus: int, wait_s: int) -> str:
+    return "\n".join(
         [
             "import time, ray",
             "from ray_cluster.runtime import pin_loopback",
             "pin_loopback()",
             f"ray.init(address='127.0.0.1:{state.ports['ray']}', log_to_driver=False)",
-            "for _ in range(600):",
+            f"for _ in range({wait_s * 2}):",
             f"    if ray.cluster_resources().get('GPU', 0) >= {gpus}: break",
             "    time.sleep(0.5)",
             "else: raise SystemExit('GPU nodes did not join')",
             "print([n['NodeID'] for n in ray.nodes() if n['Alive'] and not n['Resources'].get('GPU')][0])",
         ]
     )
-    out = procs.run([sys.executable, "-c", probe], env=ray_env(layout, env), what="waiting for Ray GPU nodes")
-    state.head_node_id = out.strip().splitlines()[-1]
+
+
+def wait_for_gpus(
+    layout: StackLayout, state: StackState, env: dict[str, str], gpus: int = 2, attempts: int = 3
+) -> None:
+    """Block until the cluster reports ``gpus`` GPUs; a node that died starting (a port taken
+    by another process between our pick and its bind) is started again with fresh ports."""
+    last: procs.StackError | None = None
+    for _ in range(attempts):
+        for name in GPU_NODES:
+            if not procs.alive(state.pids.get(name)):
+                gpu_node_up(layout, state, env, name)
+        try:
+            out = procs.run(
+                [sys.executable, "-c", _probe(state, gpus, 150)],
+                env=ray_env(layout, env),
+                what="Ray GPU nodes",
+            )
+        except procs.StackError as error:
+            last = error
+            continue
+        state.head_node_id = out.strip().splitlines()[-1]
+        return
+    raise procs.StackError(f"{last}; see {layout.log('ray-gpu-1')} and {layout.log('ray-gpu-2')}")
 
 
 def down(state: StackState) -> None:
