@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from pathlib import Path
 
 from headpix.app.stack import procs
 from headpix.app.stack.layout import RAY_TEMP_ROOT, StackLayout, StackState
@@ -47,7 +48,7 @@ def ray_env(layout: StackLayout, env: dict[str, str]) -> dict[str, str]:
             "RAY_AUTH_TOKEN_PATH": str(layout.ray_token_file),
             "RAY_USAGE_STATS_ENABLED": "0",
             # A loaded two-core machine can take well over Ray's default to register a raylet.
-            "RAY_raylet_start_wait_time_s": "240",
+            "RAY_raylet_start_wait_time_s": "90",
         }
     )
     return ray
@@ -104,7 +105,20 @@ def gpu_node_up(layout: StackLayout, state: StackState, env: dict[str, str], nam
         str(200 << 20),
         *_ports(),
     ]
+    before = _sockets(state)
     state.pids[name] = procs.spawn(command, log=layout.log(name), env=ray_env(layout, env))
+    # Ray names a node's sockets by the next free index in the shared session folder: nodes
+    # started at the same moment take the same name and one dies. Start them one at a time.
+    procs.wait_until(
+        lambda: _sockets(state) > before or not procs.alive(state.pids[name]),
+        timeout_s=120,
+        what=f"Ray node {name} sockets",
+        log=layout.log(name),
+    )
+
+
+def _sockets(state: StackState) -> int:
+    return len(list(Path(state.ray_temp_dir).glob("session_latest/sockets/raylet*")))
 
 
 def _probe(state: StackState, gpus: int, wait_s: int) -> str:
