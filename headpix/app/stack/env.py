@@ -59,6 +59,9 @@ def base_env() -> dict[str, str]:
         }
     )
     env.pop("PREFECT_API_URL", None)
+    # Set by a local, single-node Ray started earlier in this process (ray_cluster.runtime);
+    # the stack's nodes must be free to form a cluster.
+    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
     return env
 
 
