@@ -13,6 +13,7 @@ Prints one JSON object. Starts and stops its own stack (by pid) in a temp state 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -124,6 +125,7 @@ def main() -> None:
         report["inprocess"] = summary(
             run_shoots(services, args.overhead_shoots, tag="inproc", wait_each=True)
         )
+        print(json.dumps({"inprocess": report["inprocess"]}, default=str), file=sys.stderr, flush=True)
         from ray_cluster import runtime
 
         runtime.shutdown()
@@ -135,9 +137,14 @@ def main() -> None:
     began = time.time()
     state = supervisor.up(layout)
     report["stack_up_s"] = round(time.time() - began, 1)
+    stack = contextlib.ExitStack()
     try:
         os.environ.update(client_env(layout, state))
         os.environ["PREFECT_HOME"] = str(layout.root / "prefect-client")
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        # Prefect read its settings when the in-process part loaded it: point it at the stack.
+        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}))
         services = build_services(load_settings(), check=True)
         use_services(services)
         api = os.environ["PREFECT_API_URL"]
@@ -161,6 +168,7 @@ def main() -> None:
                 "queue_latency_s": queue_latency(api, [r["shoot_id"] for r in burst]),
             }
     finally:
+        stack.close()
         use_services(None)
         supervisor.down(layout)
         shutil.rmtree(home, ignore_errors=True)
