@@ -78,16 +78,26 @@ def wait_done(services: Any, shoot_id: str, began: float, timeout_s: float = 180
     raise TimeoutError(f"shoot {shoot_id} not done in {timeout_s} s")
 
 
-def queue_latency(api_url: str, shoot_ids: list[str]) -> list[float]:
-    """Seconds from run creation to its Running state, per shoot (Prefect's own timestamps)."""
+def queue_latency(api_url: str, shoot_ids: list[str]) -> dict[str, list[float]]:
+    """Per shoot, from Prefect's own timestamps: run created -> picked up by a worker (Pending),
+    and created -> Running (after the flow-run process started and imported the flow)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     names = [f"photoshoot-{s}" for s in shoot_ids]
+    pickup, running = [], []
     with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=names)))
-    return [round((r.start_time - r.created).total_seconds(), 2) for r in runs if r.start_time and r.created]
+        for run in runs:
+            if not (run.start_time and run.created):
+                continue
+            running.append(round((run.start_time - run.created).total_seconds(), 2))
+            states = client.read_flow_run_states(run.id)
+            pending = [st.timestamp for st in states if st.type.value == "PENDING"]
+            if pending:
+                pickup.append(round((min(pending) - run.created).total_seconds(), 2))
+    return {"created_to_pending_s": pickup, "created_to_running_s": running}
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
