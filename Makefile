@@ -7,7 +7,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 export RAY_USAGE_STATS_ENABLED := 0
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint clamav bench web chromium
+.PHONY: install demo test lint clamav bench web chromium stack stack-down
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -30,7 +30,7 @@ web: install
 
 # Debian's chromium drives the browser tests (never `playwright install`).
 chromium:
-	command -v chromium || (apt-get update && apt-get install -y chromium)
+	command -v chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 clamav:
 	bash scripts/install_clamav.sh .cache/clamav
@@ -44,3 +44,10 @@ test: install clamav chromium
 bench: install
 	$(PY) bench/overhead.py
 	$(PY) bench/web.py
+
+# The production shape on loopback: PostgreSQL, Prefect server + 2 workers, 3-node Ray, S3, mail.
+stack: install chromium
+	$(PY) -m headpix.app.cli stack up
+
+stack-down:
+	$(PY) -m headpix.app.cli stack down

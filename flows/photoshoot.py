@@ -8,15 +8,18 @@ retention sweep's age limit catches what a crash leaves behind.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run as current_run
 from prefect.states import Completed, State
 
 from headpix import stages
 from headpix.services import get_services
 from headpix.shoots import S, ShootStopped, load_shoot
+from headpix.watchdog import beat
 from tasks.photoshoot import (
     deliver_gallery,
     generate_headshots,
@@ -57,14 +60,27 @@ def summarise(shoot_id: str) -> None:
         shoot = load_shoot(session, shoot_id)
         accepted = sum(p.verdict == "accepted" for p in shoot.photos)
         rows = "\n".join(f"| {k} | {v:.2f} |" for k, v in (shoot.stage_seconds or {}).items())
+        placed = "\n".join(f"| {k} | `{v}` |" for k, v in (shoot.placement or {}).items())
         rendered = sum(h.rendered_at is not None for h in shoot.headshots)
         text = (
             f"# Photoshoot {shoot.id}\n\n"
             f"- status: **{shoot.status}**\n- photos: {len(shoot.photos)} "
             f"({accepted} accepted)\n- headshots: {rendered} in {len(shoot.styles)} styles\n\n"
-            f"| stage | seconds |\n|---|---|\n{rows}\n"
+            f"| stage | seconds |\n|---|---|\n{rows}\n\n"
+            f"- attempt: {shoot.attempt}\n\n"
+            f"| stage | Ray node id |\n|---|---|\n{placed}\n"
         )
     create_markdown_artifact(key=f"photoshoot-{shoot_id}", markdown=text)
+
+
+def record_run(shoot_id: str) -> None:
+    """Note this run on the shoot's row (the watchdog and operators look it up) and beat once."""
+    services = get_services()
+    run_id = current_run.get_id()
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
+        shoot.flow_run_id = str(run_id) if run_id else shoot.flow_run_id
+    beat(services, shoot_id)
 
 
 @flow(
@@ -78,6 +94,7 @@ def summarise(shoot_id: str) -> None:
 )
 def photoshoot(shoot_id: str) -> State:
     """One shoot's story: check photos, learn the face, forget the photos, render, deliver."""
+    record_run(shoot_id)
     try:
         validate_photos(shoot_id)
         train_identity(shoot_id)
@@ -89,4 +106,6 @@ def photoshoot(shoot_id: str) -> State:
         return Completed(message=stopped.message)
     finally:
         summarise(shoot_id)
+        heavy = sorted(m for m in ("torch", "diffusers") if m in sys.modules)
+        get_run_logger().info("shoot %s: heavy modules in this process: %s", shoot_id, heavy or "none")
     return Completed(message=f"shoot {shoot_id} delivered")

@@ -113,3 +113,16 @@ class DeploymentLauncher:
 
     def is_running(self, shoot_id: str) -> bool | None:
         return bool(self._live_runs(shoot_id))
+
+    def abandon(self, shoot_id: str, *, reason: str) -> int:
+        """Mark live runs Crashed without hooks: a dead worker left them Running (PrefectHQ/prefect#16746)."""
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed
+
+        runs = self._live_runs(shoot_id)
+        with get_client(sync_client=True) as client:
+            for run in runs:
+                client.set_flow_run_state(run.id, Crashed(message=reason), force=True)
+        if runs:
+            log.warning("shoot %s: %d silent run(s) marked crashed", shoot_id, len(runs))
+        return len(runs)

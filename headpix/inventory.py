@@ -75,7 +75,7 @@ COLUMNS: dict[str, dict[str, Item]] = {
         SHOOT,
         "id, customer_id, status, status_detail, styles, images_per_style, seed, stage_seconds, "
         "compute_seconds, flow_run_id, attempt, created_at, updated_at, delivered_at, paused_from, "
-        "likeness_median",
+        "likeness_median, progress_step, progress_total, heartbeat_at, placement",
     ),
     "original_photos": _table(
         SHOOT,

@@ -39,3 +39,7 @@ class Launcher(Protocol):
     def is_running(self, shoot_id: str) -> bool | None:
         """Whether a run of the shoot is alive; None when this launcher cannot tell."""
         ...
+
+    def abandon(self, shoot_id: str, *, reason: str) -> int:
+        """Mark the shoot's live runs Crashed (their process is known dead); returns how many."""
+        ...

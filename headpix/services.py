@@ -88,6 +88,8 @@ class Services:
                 offline=self.settings.offline,
                 gpus_per_actor=self.settings.gpus_per_actor,
                 cpu_actors=self.settings.cpu_actors,
+                # On a cluster the actors outlive each flow run, so the next shoot finds them warm.
+                detached=bool(self.settings.ray_address),
             )
 
     _migrated: bool = field(default=False, repr=False)

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     )
     ray_address: str = Field(default="", description="Ray cluster address; empty starts Ray locally.")
     gpus_per_actor: float = Field(default=0.0, ge=0.0, le=8.0)
+    watchdog_silence_s: float = Field(
+        default=300.0, gt=0, description="A running shoot without a heartbeat this long is stuck."
+    )
+    watchdog_grace_s: float = Field(
+        default=60.0, gt=0, description="A shoot without a live run, quiet this long, is resumed."
+    )
+    watchdog_max_attempts: int = Field(default=3, ge=1, le=20, description="Resumes before it fails.")
+    heartbeat_s: float = Field(default=5.0, gt=0, description="How often working tasks record liveness.")
     cpu_actors: int = Field(default=1, ge=1, le=64, description="Actors when the cluster has no GPUs.")
     ray_object_store_mb: int = Field(default=256, ge=64)
 

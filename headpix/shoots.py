@@ -203,6 +203,10 @@ def shoot_report(services: Services, shoot_id: str) -> ShootReport:
                 for p in shoot.photos
                 if p.verdict == "rejected"
             ],
+            progress_step=shoot.progress_step or 0,
+            progress_total=shoot.progress_total or 0,
+            attempt=shoot.attempt or 0,
+            placement={k: str(v) for k, v in (shoot.placement or {}).items()},
         )
 
 

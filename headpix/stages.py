@@ -15,19 +15,18 @@ from sqlalchemy import select
 
 from headpix import analytics, gallery, intake_stage, personal
 from headpix.intake.identity import template_from_crops
-from headpix.likeness import LikenessSummary, customer_note, likeness_policy, median, summarise
-from headpix.outbox import dispatch, dispatch_like, enqueue
+from headpix.likeness import LikenessSummary, likeness_policy, median, summarise
+from headpix.outbox import dispatch_like, enqueue
 from headpix.purge import purge_originals
 from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
-from headpix.shoots import S, advance, enter_stage, load_shoot, rejected_summary
+from headpix.shoots import S, advance, enter_stage, load_shoot
 from headpix.storage import Keys
-from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe
+from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe, default_steps
 from schemas.api import Gender
 from schemas.models import (
     Headshot,
     IdentityModel,
-    OutboxMessage,
     Photoshoot,
     new_id,
     utcnow,
@@ -50,10 +49,12 @@ class TrainOutcome:
     reused: bool
 
 
-def _record_compute(shoot: Photoshoot, stage: str, seconds: float) -> None:
+def _record_compute(shoot: Photoshoot, stage: str, seconds: float, node_id: str = "") -> None:
     times = dict(shoot.compute_seconds or {})
     times[stage] = round(times.get(stage, 0.0) + seconds, 3)
     shoot.compute_seconds = times
+    if node_id:  # which Ray node ran the stage, by id, for the operator's artifact
+        shoot.placement = {**(shoot.placement or {}), stage: node_id}
 
 
 def validate(services: Services, shoot_id: str) -> tuple[int, int, bool]:
@@ -68,6 +69,25 @@ def _train_resolution(services: Services) -> int:
     return services.settings.train_resolution
 
 
+def _placing(
+    services: Services, shoot_id: str, on_progress: Callable[[int, int, float], None]
+) -> Callable[[int, int, float], None]:
+    """Record the training node on the shoot's row as soon as it is known (operators, fault tests)."""
+    placed = ""
+
+    def report(step: int, total: int, loss: float) -> None:
+        nonlocal placed
+        node = services.pool.node_running(shoot_id)
+        if node and node != placed:
+            with services.db.session() as session:
+                shoot = load_shoot(session, shoot_id)
+                shoot.placement = {**(shoot.placement or {}), "train": node}
+            placed = node
+        on_progress(step, total, loss)
+
+    return report
+
+
 def train(
     services: Services, shoot_id: str, on_progress: Callable[[int, int, float], None] | None = None
 ) -> TrainOutcome:
@@ -75,8 +95,6 @@ def train(
 
     ``on_progress(step, total, loss)`` is called in this thread while the actor trains.
     """
-    from ray_cluster.training import default_steps
-
     settings = services.settings
     with services.db.session() as session:
         shoot = load_shoot(session, shoot_id)
@@ -104,14 +122,14 @@ def train(
     if on_progress is None:
         result = services.pool.train(job)
     else:
-        result = services.pool.train_reporting(job, on_progress)
+        result = services.pool.train_reporting(job, _placing(services, shoot_id, on_progress))
     # The reference face is computed while the crops exist and stored sealed beside the model.
     template = template_from_crops([services.store.get(key) for key in crops])
     if template is not None:
         services.store.put(Keys.reference_template(customer_id, shoot_id, model_id), template.to_bytes())
     del template
     with services.db.session() as session:
-        _record_compute(load_shoot(session, shoot_id), "train", result.seconds)
+        _record_compute(load_shoot(session, shoot_id), "train", result.seconds, result.node_id)
         session.add(
             IdentityModel(
                 id=model_id,
@@ -193,7 +211,7 @@ def generate(services: Services, shoot_id: str) -> int:
         del job, template
         with services.db.session() as session:
             shoot = load_shoot(session, shoot_id)
-            _record_compute(shoot, "generate", result.seconds)
+            _record_compute(shoot, "generate", result.seconds, result.node_id)
             now = utcnow()
             outcome = zip(result.seeds, result.likeness, strict=True)
             scored = dict(zip(result.headshot_ids, outcome, strict=True))
@@ -210,57 +228,6 @@ def likeness_summary(services: Services, shoot_id: str) -> LikenessSummary:
     """The shoot's likeness scores (ids and numbers only), for operators."""
     with services.db.session() as session:
         return summarise(load_shoot(session, shoot_id), services.settings)
-
-
-def deliver(services: Services, shoot_id: str) -> str:
-    """Queue the gallery email once (outbox), send it (claim-then-send), mark the shoot delivered.
-
-    The link's token is minted when the mail is sent; two runs at once send it once.
-    """
-    settings, keys = services.settings, services.keys
-    dedup = f"delivery:{shoot_id}"
-    with services.db.session() as session:
-        shoot = load_shoot(session, shoot_id)
-        if shoot.status == S.delivered.value:
-            return "already delivered"
-        enter_stage(shoot, S.delivering)
-        # An erasure under way: no link, no mail, no status change; the erasure ends the shoot.
-        services.fences.check(shoot.customer_id)
-        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup)) is None:
-            customer = shoot.customer
-            refused = rejected_summary(keys, shoot.customer_id, shoot.photos)
-            likeness_lines = customer_note(summarise(shoot, settings))
-            enqueue(
-                session,
-                keys,
-                dedup_key=dedup,
-                kind="delivery",
-                customer_id=shoot.customer_id,
-                ref_id=shoot_id,
-                to=personal.email_of(keys, customer),
-                subject="Your Headpix photoshoot is ready",
-                body=gallery.delivery_body(
-                    personal.name_of(keys, customer),
-                    gallery.style_counts(shoot),
-                    refused,
-                    settings,
-                    likeness=likeness_lines,
-                ),
-            )
-        message_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup))
-        customer_id = shoot.customer_id
-    assert message_id is not None
-    services.fences.check(customer_id)  # confirmed erasure since: the gallery mail never leaves
-    outcome = dispatch(services, message_id)
-    if outcome.status == "pending":  # refused before acceptance: the sweep retries it after its backoff
-        log.warning("shoot %s: delivery mail not accepted yet; queued for retry", shoot_id)
-    with services.db.session() as session:
-        shoot = load_shoot(session, shoot_id)
-        if shoot.status != S.delivered.value:
-            advance(shoot, S.delivered, detail="")
-            shoot.delivered_at = utcnow()
-            analytics.count(session, "shoot_delivered", shoot.delivered_at)
-    return outcome.where
 
 
 def stop(services: Services, shoot_id: str, status: S, detail: str) -> None:

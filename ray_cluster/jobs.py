@@ -22,6 +22,16 @@ class StorageSpec:
     fence: str | None = field(default=None, repr=False)
 
 
+STEPS_PER_PHOTO = 100  # 10 photos -> 1000 steps, inside the blog's 800-1200 range for faces
+MIN_STEPS, MAX_STEPS = 400, 1200
+CLASS_IMAGES = 100  # the DreamBooth README uses 100-200 class images per class
+
+
+def default_steps(photo_count: int) -> int:
+    """Training steps scaled by the number of photos, clamped to the range faces need."""
+    return max(MIN_STEPS, min(MAX_STEPS, STEPS_PER_PHOTO * max(photo_count, 1)))
+
+
 @dataclass(frozen=True)
 class TrainRecipe:
     """LoRA DreamBooth recipe; defaults are chosen in ray_cluster.training."""
@@ -57,6 +67,7 @@ class TrainResult:
     seconds: float
     base_model_loads: int
     actor_name: str = ""
+    node_id: str = ""  # the Ray node that ran the job (operators see placement by id)
 
 
 @dataclass(frozen=True)
@@ -102,3 +113,4 @@ class GenerateResult:
     seeds: list[int] = field(default_factory=list)
     likeness: list[float | None] = field(default_factory=list)
     renders: int = 0  # images rendered, re-renders included
+    node_id: str = ""  # the Ray node that ran the job (operators see placement by id)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
+import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 import ray
-from ray.exceptions import ActorUnavailableError, RayActorError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
 from ray_cluster.jobs import GenerateJob, GenerateResult, TrainJob, TrainResult
+from ray_cluster.progress import train_with_reports
 from ray_cluster.worker import StudioWorker
 
 ACTOR_PREFIX = "headpix-studio"
@@ -36,8 +36,17 @@ def pool_size(gpus_per_actor: float, cpu_actors: int, resources: dict[str, float
     return cpu_actors
 
 
+class PoolUnavailable(RuntimeError):
+    """No studio actor came alive in time: the cluster lacks a free GPU node."""
+
+
 class WorkerPool:
-    """Least-busy dispatch over named actors; a dead one is replaced, its job retried elsewhere."""
+    """Least-busy dispatch over named actors; a dead one is replaced, its job retried elsewhere.
+
+    An actor takes jobs only once it has answered a ping: a replacement that cannot be placed
+    yet (its node is gone) waits in Ray's queue without holding work, and joins the pool when a
+    node with a free GPU appears. No call waits without a timeout.
+    """
 
     def __init__(
         self,
@@ -49,11 +58,15 @@ class WorkerPool:
         *,
         cpus_per_actor: float = 1.0,
         detached: bool = False,
+        acquire_timeout_s: float = 600.0,
+        job_timeout_s: float = 7200.0,
     ) -> None:
         self._args = (base_model, str(models_dir), offline)
         self._options: dict[str, Any] = {
-            "max_concurrency": 1,  # one job per actor at a time: one pipeline, one LoRA
-            "num_gpus": gpus_per_actor,
+            # Jobs run one at a time behind the actor's own gate; the spare threads answer
+            # ping() and load() while a job runs, and let drivers queue jobs there.
+            "max_concurrency": 16,
+            "num_gpus": gpus_per_actor,  # GPU actors land on GPU nodes only, never the head
             "num_cpus": cpus_per_actor,
             "max_restarts": 0,  # the pool replaces dead actors itself, then retries the job
             "get_if_exists": True,
@@ -61,36 +74,108 @@ class WorkerPool:
         if detached:
             # Outlives the driver so that the next flow run finds the model already loaded.
             self._options["lifetime"] = "detached"
+        self.acquire_timeout_s = acquire_timeout_s
+        self.job_timeout_s = job_timeout_s
         size = pool_size(gpus_per_actor, cpu_actors, ray.cluster_resources())
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._busy: dict[str, int] = {}
         self._served: dict[str, int] = {}
         self._actors: dict[str, Any] = {}
+        self._ready: set[str] = set()
+        self._running_on: dict[str, str] = {}
+        self._closed = False
         for index in range(size):
             name = f"{ACTOR_PREFIX}-{index}"
             self._actors[name] = self._spawn(name)
             self._busy[name] = 0
             self._served[name] = 0
+            self._watch(name, self._actors[name])
 
     def _spawn(self, name: str) -> Any:
         remote = ray.remote(StudioWorker).options(name=name, **self._options)
         return remote.remote(*self._args, name=name)
 
+    def _watch(self, name: str, actor: Any) -> None:
+        """Mark the actor ready once it answers; a dead one is replaced, a pending one waits."""
+
+        def wait_alive() -> None:
+            ref = actor.ping.remote()
+            while True:
+                with self._lock:
+                    if self._closed or self._actors.get(name) is not actor:
+                        return
+                done, _ = ray.wait([ref], timeout=1.0)
+                if not done:
+                    continue
+                try:
+                    ray.get(ref)
+                except _DEAD:
+                    self._replace(name, actor)
+                    return
+                with self._changed:
+                    if self._actors.get(name) is actor:
+                        self._ready.add(name)
+                        self._changed.notify_all()
+                return
+
+        threading.Thread(target=wait_alive, name=f"watch-{name}", daemon=True).start()
+
     @property
     def names(self) -> list[str]:
         return list(self._actors)
+
+    def ready(self) -> list[str]:
+        with self._lock:
+            return sorted(self._ready)
 
     def busy(self) -> dict[str, int]:
         with self._lock:
             return dict(self._busy)
 
+    def _remote_loads(self, names: list[str]) -> dict[str, int]:
+        """Jobs queued at each actor by every driver; detached pools are shared by flow runs."""
+        if not self._options.get("lifetime") or len(names) < 2:
+            return dict.fromkeys(names, 0)
+        refs = {n: self._actors[n].load.remote() for n in names}
+        done, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=2.0)
+        loads: dict[str, int] = {}
+        for name, ref in refs.items():
+            try:
+                loads[name] = int(ray.get(ref, timeout=0)) if ref in done else 1_000
+            except Exception:
+                loads[name] = 1_000  # dead or unreachable: last choice; the call will tell
+        return loads
+
     def _acquire(self, avoid: set[str]) -> str:
-        """Least busy first; ties go to the lowest index, so a quiet pool reuses one warm actor."""
-        with self._lock:
-            candidates = [n for n in self._actors if n not in avoid] or list(self._actors)
-            name = min(candidates, key=lambda n: self._busy[n])
-            self._busy[name] += 1
-            return name
+        """Least loaded ready actor; ties go to the lowest index (a quiet pool reuses one warm actor)."""
+        deadline = time.monotonic() + self.acquire_timeout_s
+        while True:
+            with self._lock:
+                ready = [n for n in self._actors if n in self._ready]
+                candidates = [n for n in ready if n not in avoid] or ready
+            if candidates:
+                loads = self._remote_loads(candidates)
+                with self._lock:
+                    live = [n for n in candidates if n in self._ready]
+                    if live:
+                        # Shared (detached) pools break ties at random: drivers that ask at the
+                        # same moment would otherwise all pick the lowest index.
+                        shared = bool(self._options.get("lifetime"))
+                        name = min(
+                            live,
+                            key=lambda n: (loads.get(n, 0) + self._busy[n], random.random() if shared else n),
+                        )
+                        self._busy[name] += 1
+                        return name
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PoolUnavailable(
+                    f"no studio actor alive after {self.acquire_timeout_s:.0f} s: the Ray cluster has "
+                    "no free GPU node (check `ray status`); the job was not started"
+                )
+            with self._changed:
+                self._changed.wait(timeout=min(left, 1.0))
 
     def _release(self, name: str) -> None:
         with self._lock:
@@ -98,10 +183,11 @@ class WorkerPool:
             self._served[name] += 1
 
     def _replace(self, name: str, dead: Any) -> None:  # dead: an ActorHandle
-        """Start a fresh actor under the dead one's name (its model loads in the background)."""
+        """Start a fresh actor under the dead one's name; it takes jobs once it answers."""
         with self._lock:
-            if name not in self._actors or self._actors[name] is not dead:
+            if self._closed or name not in self._actors or self._actors[name] is not dead:
                 return  # another caller already replaced it
+            self._ready.discard(name)
             ray.kill(dead, no_restart=True)
             fresh = self._spawn(name)
             for _ in range(50):
@@ -110,6 +196,21 @@ class WorkerPool:
                 time.sleep(0.1)  # the name is released once the GCS has seen the death
                 fresh = self._spawn(name)
             self._actors[name] = fresh
+        self._watch(name, fresh)
+
+    def _note_node(self, job_id: str, actor: Any) -> None:
+        """Remember which node runs the job, so that the caller can report placement while it runs."""
+        try:
+            node = str(ray.get(actor.node.remote(), timeout=10))
+        except Exception:
+            node = ""
+        with self._lock:
+            self._running_on[job_id] = node
+
+    def node_running(self, job_id: str) -> str:
+        """The Ray node id of the actor the job was last dispatched to ("" when unknown)."""
+        with self._lock:
+            return self._running_on.get(job_id, "")
 
     def _call(self, method: str, job: Any, *args: Any) -> Any:
         tried: set[str] = set()
@@ -118,7 +219,15 @@ class WorkerPool:
             name = self._acquire(tried)
             actor = self._actors[name]
             try:
-                return ray.get(getattr(actor, method).remote(job, *args))
+                self._note_node(job.job_id, actor)
+                ref = getattr(actor, method).remote(job, *args)
+                return ray.get(ref, timeout=self.job_timeout_s)
+            except GetTimeoutError:
+                ray.cancel(ref, force=True)
+                raise RuntimeError(
+                    f"job {job.job_id}: no answer from {name} in {self.job_timeout_s:.0f} s; "
+                    "it was cancelled (raise the pool's job_timeout_s for larger models)"
+                ) from None
             except _DEAD as error:
                 last = error
                 tried.add(name)
@@ -140,31 +249,7 @@ class WorkerPool:
     ) -> TrainResult:
         """Train, calling ``on_progress(step, total, loss)`` here, in the caller's thread, about
         ``reports`` times as the actor trains (steps and losses only: nothing personal)."""
-        from ray.util.queue import Empty, Queue
-
-        queue = Queue(maxsize=4 * reports, actor_options={"num_cpus": 0})
-        every = max(1, job.recipe.steps // reports)
-
-        def report(step: int, total: int, loss: float) -> None:  # runs in the actor
-            if step % every == 0 or step == total:
-                with contextlib.suppress(Exception):  # progress must never fail training
-                    queue.put_nowait((step, total, loss))
-
-        def drain(timeout: float) -> None:
-            with contextlib.suppress(Empty):
-                step, total, loss = queue.get(timeout=timeout)
-                on_progress(step, total, loss)
-
-        try:
-            with ThreadPoolExecutor(max_workers=1) as runner:
-                training = runner.submit(self.train, job, report)
-                while not training.done():
-                    drain(0.5)
-                while not queue.empty():
-                    drain(0.1)
-                return training.result()
-        finally:
-            queue.shutdown()
+        return train_with_reports(self.train, job, on_progress, reports)
 
     def generate(self, job: GenerateJob) -> GenerateResult:
         """Render a job's headshots on the least busy actor; blocks until they are stored."""
@@ -174,7 +259,8 @@ class WorkerPool:
     def base_model_loads(self) -> dict[str, int]:
         """Base-model loads per live actor: 1 each while actors are reused across shoots."""
         names = list(self._actors)
-        counts = ray.get([self._actors[n].base_model_loads.remote() for n in names])
+        refs = [self._actors[n].base_model_loads.remote() for n in names]
+        counts = ray.get(refs, timeout=self.job_timeout_s)
         return dict(zip(names, counts, strict=True))
 
     def served(self) -> dict[str, int]:
@@ -187,6 +273,8 @@ class WorkerPool:
 
     def close(self) -> None:
         """Kill every actor of this pool (detached ones too)."""
+        with self._lock:
+            self._closed = True
         for actor in self._actors.values():
             ray.kill(actor, no_restart=True)
         self._actors.clear()

@@ -46,6 +46,27 @@ def keep_on_loopback() -> None:
     ray_constants.ENABLE_RAY_CLUSTER = False
 
 
+def pin_loopback() -> None:
+    """Keep a multi-node Ray on one machine on 127.0.0.1 (nodes, drivers and their listeners).
+
+    Ray replaces a loopback ``--node-ip-address`` with the machine's routed address so that
+    other machines can reach the node; a cluster whose nodes all live here needs no such
+    address, and nothing of ours may listen beyond loopback.
+    """
+    from ray._private import services
+
+    original = services.resolve_ip_for_localhost
+
+    def loopback(host: str) -> str:
+        return "127.0.0.1" if services.is_localhost(host) else original(host)
+
+    services.resolve_ip_for_localhost = loopback
+
+
+def _is_loopback(address: str) -> bool:
+    return address.split("://")[-1].startswith(("127.0.0.1:", "localhost:"))
+
+
 def connect(address: str | None, *, temp_dir: Path | None = None, object_store_mb: int = 256) -> None:
     """Connect once: to ``address`` (or RAY_ADDRESS) if given, else start a local Ray."""
     import ray
@@ -55,6 +76,8 @@ def connect(address: str | None, *, temp_dir: Path | None = None, object_store_m
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     ensure_bootstrap_config()
     if address or os.environ.get("RAY_ADDRESS"):
+        if _is_loopback(address or os.environ.get("RAY_ADDRESS", "")):
+            pin_loopback()
         ray.init(address=address or None, namespace=NAMESPACE, log_to_driver=False)
         return
     keep_on_loopback()

@@ -24,7 +24,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ray_cluster.jobs import TrainRecipe
+from ray_cluster.jobs import (  # noqa: F401  (re-exported: the recipe's defaults live with the job types)
+    CLASS_IMAGES,
+    MAX_STEPS,
+    MIN_STEPS,
+    STEPS_PER_PHOTO,
+    TrainRecipe,
+    default_steps,
+)
 
 IDENTITY_TOKEN = "sks"  # DreamBooth's rare token (Ruiz et al. 2023)
 ADAPTER_NAME = "identity"
@@ -34,18 +41,10 @@ LORA_TARGETS = (
     "to_v",
     "to_out.0",
 )  # attention projections, as in the diffusers scripts
-STEPS_PER_PHOTO = 100  # 10 photos -> 1000 steps, inside the blog's 800-1200 range for faces
-MIN_STEPS, MAX_STEPS = 400, 1200
 DEFAULT_RANK = 16
 DEFAULT_LEARNING_RATE = 1e-4
-CLASS_IMAGES = 100  # the DreamBooth README uses 100-200 class images per class
 
 ProgressCallback = Callable[[int, int, float], None]  # (step, total steps, loss); no personal data
-
-
-def default_steps(photo_count: int) -> int:
-    """Training steps scaled by the number of photos, clamped to the range faces need."""
-    return max(MIN_STEPS, min(MAX_STEPS, STEPS_PER_PHOTO * max(photo_count, 1)))
 
 
 def default_recipe(photo_count: int, *, sdxl: bool = False, steps: int = 0, seed: int = 0) -> TrainRecipe:

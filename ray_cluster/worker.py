@@ -5,20 +5,36 @@ Prompts, keys, images and weights stay in memory for the length of a call; nothi
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ray_cluster.generation import identity_loaded, render_loaded
-from ray_cluster.jobs import GenerateJob, GenerateResult, RenderRequest, StorageSpec, TrainJob, TrainResult
-from ray_cluster.models import load_pipeline
-from ray_cluster.prior import generate_class_images
-from ray_cluster.training import (
+from ray_cluster.jobs import (
     CLASS_IMAGES,
-    ProgressCallback,
-    train_identity,
+    GenerateJob,
+    GenerateResult,
+    RenderRequest,
+    StorageSpec,
+    TrainJob,
+    TrainResult,
 )
+
+# torch and diffusers are imported inside the actor only (in the methods below): the flow-run
+# processes that create the actors import this module too, and must stay light.
+ProgressCallback = Callable[[int, int, float], None]
+
+
+def node_id() -> str:
+    """The Ray node this worker runs on ("" outside Ray, e.g. on a bare GPU box)."""
+    try:
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id()) if ray.is_initialized() else ""
+    except ImportError:
+        return ""
 
 
 def open_job_store(spec: StorageSpec) -> Any:
@@ -45,23 +61,51 @@ class StudioWorker:
     ) -> None:
         self.name = name
         self.class_images = class_images
+        # Several drivers (flow runs) share one actor: jobs queue on this gate, one at a time,
+        # while ping() and load() still answer (the actor runs with a few threads).
+        self._gate = threading.Lock()
+        self._queued = 0
         self._loads = 0
         # Class images are generic (no customer in them), so caching them per class prompt is fine.
         self._class_cache: dict[tuple[str, int], list[Any]] = {}
         self.pipe = self._load(base_model, Path(models_dir), offline)
 
     def _load(self, base_model: str, models_dir: Path, offline: bool) -> Any:
+        from ray_cluster.models import load_pipeline
+
         self._loads += 1
         return load_pipeline(base_model, models_dir, offline)
 
     def ping(self) -> str:
         return self.name or "ready"
 
+    def node(self) -> str:
+        return node_id()
+
     def base_model_loads(self) -> int:
         return self._loads
 
+    def load(self) -> int:
+        """Jobs running or waiting here, whichever driver sent them."""
+        return self._queued
+
+    @contextmanager
+    def _one_job(self) -> Iterator[None]:
+        self._queued += 1
+        try:
+            with self._gate:
+                yield
+        finally:
+            self._queued -= 1
+
     def train(self, job: TrainJob, progress: ProgressCallback | None = None) -> TrainResult:
         """Read the crops, train the identity LoRA, write its weights to job.output_key."""
+        with self._one_job():
+            return self._train(job, progress)
+
+    def _train(self, job: TrainJob, progress: ProgressCallback | None) -> TrainResult:
+        from ray_cluster.training import train_identity
+
         started = time.perf_counter()
         store = open_job_store(job.storage)
         crops = [store.get(key) for key in job.crop_keys]
@@ -86,10 +130,13 @@ class StudioWorker:
             seconds=time.perf_counter() - started,
             base_model_loads=self._loads,
             actor_name=self.name,
+            node_id=node_id(),
         )
 
     def _class_images(self, class_prompt: str, resolution: int) -> list[Any]:
         """Generated once per (class, resolution) for the life of this actor."""
+        from ray_cluster.prior import generate_class_images
+
         key = (class_prompt, resolution)
         if key not in self._class_cache:
             self._class_cache[key] = generate_class_images(
@@ -103,6 +150,11 @@ class StudioWorker:
         With a reference template in the job, each headshot is scored for likeness and weak
         ones are rendered again (job.likeness); only the scores leave the worker.
         """
+        with self._one_job():
+            return self._generate(job)
+
+    def _generate(self, job: GenerateJob) -> GenerateResult:
+        from ray_cluster.generation import identity_loaded, render_loaded
         from ray_cluster.likeness import render_scored
 
         started = time.perf_counter()
@@ -128,4 +180,5 @@ class StudioWorker:
             seeds=[shot.seed for shot in kept],
             likeness=[shot.likeness for shot in kept],
             renders=rendered,
+            node_id=node_id(),
         )

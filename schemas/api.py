@@ -129,3 +129,8 @@ class ShootReport(BaseModel):
     email: str | None = None
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     rejected_photos: list[dict[str, Any]] = Field(default_factory=list)
+    # Training progress (steps done of total) and which Ray node ran each stage, by node id.
+    progress_step: int = 0
+    progress_total: int = 0
+    attempt: int = 0
+    placement: dict[str, str] = Field(default_factory=dict)

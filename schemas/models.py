@@ -96,6 +96,12 @@ class Photoshoot(Base):
     # Each start or resume is a new attempt: a new run, under its own idempotency key.
     attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paused_from: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Training progress and the liveness the watchdog judges by (set by tasks while they work).
+    progress_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    # Which Ray node ran which stage, as node ids (operators see it in the shoot's artifact).
+    placement: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -19,11 +19,12 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from headpix import likeness, purge, stages
+from headpix import delivery, likeness, purge, stages
 from headpix.errors import HeadpixError, NotFound
 from headpix.sealing import Fenced
 from headpix.services import get_services
 from headpix.shoots import ShootStopped, record_stage_time
+from headpix.watchdog import beat, heartbeat
 
 
 class PhotosRejected(HeadpixError):
@@ -54,9 +55,11 @@ def stage_task(name: str, retries: int = 1) -> Callable[[Callable[..., Any]], An
 
 @contextmanager
 def timed(shoot_id: str, stage: str) -> Iterator[None]:
+    """Time the stage and keep the shoot's heartbeat going while it works (the watchdog reads it)."""
     start = time.perf_counter()
     try:
-        yield
+        with heartbeat(get_services(), shoot_id):
+            yield
     finally:
         services = get_services()
         with services.db.session() as session:
@@ -94,6 +97,7 @@ def train_identity(shoot_id: str) -> dict[str, float]:
             )
         else:
             update_progress_artifact(progress_id, progress=percent)
+        beat(get_services(), shoot_id, step=step, total=total)
         logger.info("shoot %s: training step %d/%d, loss %.4f", shoot_id, step, total, loss)
 
     with timed(shoot_id, "train"):
@@ -152,7 +156,7 @@ def report_likeness(shoot_id: str) -> None:
 def deliver_gallery(shoot_id: str) -> None:
     """Email the private gallery link exactly once."""
     with timed(shoot_id, "deliver"):
-        stages.deliver(get_services(), shoot_id)
+        delivery.deliver(get_services(), shoot_id)
     get_run_logger().info("shoot %s: delivered", shoot_id)
 
 

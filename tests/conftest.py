@@ -29,7 +29,7 @@ _bootstrap = Path.home() / "ray_bootstrap_config.yaml"
 if not _bootstrap.exists():
     shutil.copy(ROOT / "deployments" / "ray_bootstrap_config.yaml", _bootstrap)
 
-pytest_plugins = ["tests.fixtures_ray", "tests.fixtures_services"]
+pytest_plugins = ["tests.fixtures_ray", "tests.fixtures_services", "tests.fixtures_stack"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

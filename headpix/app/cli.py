@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "compliance",
     "mail",
     "web",
+    "stack",
 )
 
 # Commands that run before, or without, the database: production's schema check skips them.

@@ -54,3 +54,6 @@ class InProcessLauncher:
         """Runs of this process only; a shoot run by another process is not known here."""
         with self._lock:
             return shoot_id in self._running or None
+
+    def abandon(self, shoot_id: str, *, reason: str) -> int:
+        return 0  # an in-process run ends with its caller

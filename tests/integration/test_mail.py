@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from headpix import compliance, personal, stages
+from headpix import compliance, delivery, personal
 from headpix.app.cli import main
 from headpix.app.wiring import install_launcher
 from headpix.links import hash_token
@@ -168,7 +168,7 @@ def test_two_deliveries_of_one_shoot_at_once_send_one_mail(make_services, fresh_
         def run(svc: Services, shoot_id: str = shoot_id, start: threading.Barrier = start) -> None:
             start.wait()
             try:
-                stages.deliver(svc, shoot_id)
+                delivery.deliver(svc, shoot_id)
             except BaseException as error:
                 errors.append(error)
 

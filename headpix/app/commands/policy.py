@@ -34,6 +34,12 @@ def publish_policy(args: argparse.Namespace) -> int:
     published = policy.publish(
         svc, args.version, effective_at=parse_time(args.effective), text=path.read_text(), now=now
     )
+    if svc.settings.launcher == "deployments":
+        # A policy-notices deployment run sends them; its logs carry the count.
+        svc.launcher.send_policy_notices(args.version)
+        data = {**published.to_json(), "notices_sent": None, "notices": "queued"}
+        emit(args, data, f"policy {args.version} effective {published.effective_at}; notices queued")
+        return 0
     configure_runtime_environment(svc.settings)
     from flows.policy import policy_notices
 

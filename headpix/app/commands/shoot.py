@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 from headpix.app import runner
 from headpix.app.commands._common import add_json, emit, photos_from_folder, services
-from headpix.errors import UsageError
-from headpix.shoots import shoot_report
+from headpix.errors import CommandError, UsageError
+from headpix.services import Services
+from headpix.shoots import FINAL, shoot_report
 from schemas.api import CustomerSignup, Gender, Preferences, ShootReport, ShootStatus
 
 
@@ -24,6 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     start.add_argument(
         "--skip-rejected", action="store_true", help="go on with the usable photos when some are refused"
     )
+    _add_wait(start)
     add_json(start)
     start.set_defaults(handler=start_shoot)
 
@@ -34,8 +38,47 @@ def register(commands: argparse._SubParsersAction) -> None:
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("shoot_id")
+        if name == "resume":
+            _add_wait(cmd)
         add_json(cmd)
         cmd.set_defaults(handler=handler)
+
+
+def _add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", action="store_true", help="follow the shoot to its end, showing stage and training progress"
+    )
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait follows at most")
+
+
+def progress_line(report: ShootReport) -> str:
+    line = f"shoot {report.shoot_id}: {report.status.value}"
+    if report.status is ShootStatus.training and report.progress_total:
+        line += f" (step {report.progress_step}/{report.progress_total})"
+    if report.attempt:
+        line += f", attempt {report.attempt + 1}"
+    return line
+
+
+def follow(svc: Services, shoot_id: str, *, timeout_s: float, poll_s: float = 1.0) -> ShootReport:
+    """Print each change of stage or progress (stderr) until the shoot ends or the timeout passes."""
+    deadline = time.monotonic() + timeout_s
+    shown = ""
+    while True:
+        report = shoot_report(svc, shoot_id)
+        line = progress_line(report)
+        if line != shown:
+            print(line, file=sys.stderr, flush=True)
+            shown = line
+        if report.status in FINAL:
+            return report
+        if time.monotonic() > deadline:
+            raise CommandError(
+                f"shoot {shoot_id} still {report.status.value} after {timeout_s:.0f} s; it goes on: "
+                f"`headpix shoot status {shoot_id}` shows it",
+                code="wait_timeout",
+            )
+        time.sleep(poll_s)
 
 
 def render(report: ShootReport) -> str:
@@ -77,6 +120,8 @@ def start_shoot(args: argparse.Namespace) -> int:
         ) from None
     photos = photos_from_folder(args.photos, svc)
     shoot_id = runner.start_shoot(svc, signup, photos, skip_rejected=args.skip_rejected)
+    if args.wait:
+        follow(svc, shoot_id, timeout_s=args.timeout)
     return _emit_report(args, shoot_id)
 
 
@@ -85,7 +130,10 @@ def status(args: argparse.Namespace) -> int:
 
 
 def resume(args: argparse.Namespace) -> int:
-    runner.resume(services(), args.shoot_id)
+    svc = services()
+    runner.resume(svc, args.shoot_id)
+    if args.wait:
+        follow(svc, args.shoot_id, timeout_s=args.timeout)
     return _emit_report(args, args.shoot_id)
 
 

@@ -1,7 +1,7 @@
 """likeness scores: one per headshot, the median per shoot
 
-Revision ID: 0009_likeness_scores
-Revises: 0003
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 00:30:00.000000
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_likeness_scores"
-down_revision = "0011"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """web layer: proven addresses and the upload draft area
 
-Revision ID: 0011
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 from schemas.models import UTCDateTime
 
-revision = "0011"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,149 @@
+"""Prefect on the stack: a server on PostgreSQL (v1 UI, telemetry off), the work pool, the
+deployments of prefect.yaml, the zombie-run automation, and two process workers."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from headpix.app.stack import procs
+from headpix.app.stack.env import CODE_DIR, HEARTBEAT_SECONDS, base_env, postgres_url, worker_env
+from headpix.app.stack.layout import WORK_POOL, StackLayout, StackState
+
+WORKERS = ("worker-1", "worker-2")
+ZOMBIE_AUTOMATION = "headpix: crash zombie flow runs"
+
+
+def _prefect() -> str:
+    return str(Path(sys.executable).with_name("prefect"))
+
+
+def api_url(state: StackState) -> str:
+    return f"http://127.0.0.1:{state.ports['prefect']}/api"
+
+
+def server_env(layout: StackLayout, state: StackState) -> dict[str, str]:
+    env = base_env()
+    env.update(
+        {
+            "PREFECT_HOME": str(layout.root / "prefect-server"),
+            "PREFECT_API_DATABASE_CONNECTION_URL": postgres_url(state, "prefect", driver="asyncpg"),
+            "PREFECT_SERVER_UI_V2_ENABLED": "false",
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(state.ports["prefect"]),
+            "PREFECT_UI_API_URL": api_url(state),
+            "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def server_up(layout: StackLayout, state: StackState) -> None:
+    port = state.ports["prefect"]
+    command = [_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    state.pids["prefect-server"] = procs.spawn(
+        command, log=layout.log("prefect-server"), env=server_env(layout, state)
+    )
+    procs.wait_until(
+        lambda: procs.http_ok(f"{api_url(state)}/health"),
+        timeout_s=120,
+        what="Prefect server",
+        log=layout.log("prefect-server"),
+    )
+
+
+def server_restart(layout: StackLayout, state: StackState) -> None:
+    """Stop and start the server on the same port (fault tests)."""
+    procs.stop(state.pids.get("prefect-server"), grace_s=10)
+    server_up(layout, state)
+
+
+def deploy(layout: StackLayout, state: StackState) -> None:
+    """Create the work pool, every deployment of prefect.yaml, and the zombie automation."""
+    env = worker_env(layout, state)
+    env["PREFECT_API_URL"] = api_url(state)
+    pools = procs.run([_prefect(), "work-pool", "ls"], env=env, what="listing work pools")
+    if WORK_POOL not in pools:
+        procs.run(
+            [_prefect(), "work-pool", "create", WORK_POOL, "--type", "process"],
+            env=env,
+            what=f"creating work pool {WORK_POOL}",
+        )
+    log = layout.log("deploy")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = procs.run(
+        [_prefect(), "--no-prompt", "deploy", "--all", "--prefect-file", str(CODE_DIR / "prefect.yaml")],
+        env=env,
+        what="prefect deploy --all",
+    )
+    log.write_text(out, encoding="utf-8")
+    create_zombie_automation(state)
+
+
+def create_zombie_automation(state: StackState) -> None:
+    """A proactive trigger: a running flow run whose heartbeats stop is marked Crashed.
+
+    A self-hosted server does nothing about silent runs on its own. The watchdog judges from
+    the shoot's own heartbeat as well; this is the second signal.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    within = timedelta(seconds=int(HEARTBEAT_SECONDS) * 3)
+    automation = AutomationCore(
+        name=ZOMBIE_AUTOMATION,
+        description="Mark flow runs whose heartbeats stopped as Crashed",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            },
+            match={"prefect.resource.id": ["prefect.flow-run.*"]},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=within,
+        ),
+        actions=[
+            ChangeFlowRunState(
+                name="Crashed",
+                state=StateType.CRASHED,
+                message=f"No heartbeat for {within.seconds} s",
+                force=False,
+            )
+        ],
+    )
+    with (
+        temporary_settings(updates={PREFECT_API_URL: api_url(state)}),
+        get_client(sync_client=True) as client,
+    ):
+        if not client.read_automations_by_name(ZOMBIE_AUTOMATION):
+            client.create_automation(automation)
+
+
+def worker_up(layout: StackLayout, state: StackState, name: str) -> None:
+    command = [
+        _prefect(),
+        "worker",
+        "start",
+        "--pool",
+        WORK_POOL,
+        "--name",
+        f"stack-{name}",
+        "--type",
+        "process",
+    ]
+    state.pids[name] = procs.spawn(command, log=layout.log(name), env=worker_env(layout, state), cwd=CODE_DIR)
+
+
+def workers_up(layout: StackLayout, state: StackState) -> None:
+    for name in WORKERS:
+        worker_up(layout, state, name)

@@ -1,0 +1,182 @@
+"""Pytest plugin: the production shape (`headpix stack up`) once per test session, stopped at the end.
+
+Later fault tests reuse ``stack``: it can kill a Ray node or a Prefect worker as a crash would,
+restart the Prefect server or PostgreSQL, steer the mail recorder, and run the CLI as a client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headpix.app.stack import prefect_stack, procs, ray_nodes, services_local, supervisor
+from headpix.app.stack.env import base_env, client_env
+from headpix.app.stack.layout import StackLayout, StackState
+
+# Tiny shoots; training long enough (~20 steps) that a fault can land in the middle of it.
+STACK_TUNING = {
+    "HEADPIX_TRAIN_STEPS": "20",
+    "HEADPIX_INFERENCE_STEPS": "2",
+    "HEADPIX_IMAGES_PER_STYLE": "1",
+    "HEADPIX_STYLES": '["corporate", "studio"]',
+    "HEADPIX_MIN_SIDE_PX": "64",
+    "HEADPIX_HEARTBEAT_S": "2",
+    "HEADPIX_WATCHDOG_SILENCE_S": "45",
+    "HEADPIX_WATCHDOG_GRACE_S": "15",
+    "HEADPIX_WATCHDOG_MAX_ATTEMPTS": "3",
+}
+
+
+@dataclass
+class Stack:
+    layout: StackLayout
+    state: StackState
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = base_env()
+        env.update(STACK_TUNING)
+        env.update(client_env(self.layout, self.state))
+        env["PREFECT_HOME"] = str(self.layout.root / "prefect-client")
+        return env
+
+    def cli(self, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run `headpix ...` as a client of the stack, as an operator would after `stack env`."""
+        return subprocess.run(
+            [sys.executable, "-m", "headpix.app.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+
+    def cli_json(self, *args: str, timeout_s: float = 300) -> dict[str, Any]:
+        done = self.cli(*args, "--json", timeout_s=timeout_s)
+        assert done.returncode == 0, f"headpix {' '.join(args)}: {done.stdout}\n{done.stderr[-3000:]}"
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    def kill_ray_node(self, name: str) -> None:
+        """SIGKILL a worker node's processes (raylet, its workers, its actors), as a crash would."""
+        procs.kill_tree(self.state.pids[name], sig=signal.SIGKILL)
+
+    def restart_ray_node(self, name: str) -> None:
+        ray_nodes.gpu_node_up(self.layout, self.state, base_env(), name)
+        self.layout.save(self.state)
+
+    def node_pid_running(self, node_id: str) -> str | None:
+        """The stack name of the GPU node with this Ray node id (from its raylet's arguments)."""
+        for name in ray_nodes.GPU_NODES:
+            for pid in procs.descendants(self.state.pids[name]):
+                try:
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if node_id.encode() in cmdline:
+                    return name
+        return None
+
+    def worker_running(self, flow_run_id: str) -> str | None:
+        """The Prefect worker whose child process runs this flow run."""
+        for name in prefect_stack.WORKERS:
+            for pid in procs.descendants(self.state.pids.get(name, 0)):
+                try:
+                    environ = Path(f"/proc/{pid}/environ").read_bytes()
+                except OSError:
+                    continue
+                if flow_run_id.encode() in environ:
+                    return name
+        return None
+
+    def kill_worker(self, name: str) -> list[int]:
+        """SIGKILL a Prefect worker and its flow-run processes (a dying machine takes both)."""
+        return procs.kill_tree(self.state.pids[name], sig=signal.SIGKILL)
+
+    def restart_worker(self, name: str) -> None:
+        prefect_stack.worker_up(self.layout, self.state, name)
+        self.layout.save(self.state)
+
+    def restart_prefect_server(self) -> None:
+        prefect_stack.server_restart(self.layout, self.state)
+        self.layout.save(self.state)
+
+    def restart_postgres(self) -> None:
+        services_local.postgres_restart(self.state)
+
+    def mail(self) -> list[dict[str, Any]]:
+        if not self.layout.mail_file.exists():
+            return []
+        lines = self.layout.mail_file.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line)["message"] for line in lines if line.strip()]
+
+    def fail_mail(self, *, count: int, mode: str = "500") -> None:
+        body = json.dumps({"count": count, "mode": mode}).encode()
+        url = f"http://127.0.0.1:{self.state.ports['mail']}/control/fail"
+        request = urllib.request.Request(url, data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+
+    def run_watchdog(self) -> None:
+        """Create a watchdog run now instead of waiting for its schedule."""
+        done = subprocess.run(
+            [sys.executable, "-m", "prefect", "deployment", "run", "watchdog/watchdog"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _stack_available() -> str | None:
+    if os.geteuid() != 0:
+        return "the stack's private PostgreSQL cluster is created with pg_createcluster, as root"
+    for tool in ("pg_createcluster", "pg_ctlcluster", "pg_dropcluster"):
+        if shutil.which(tool) is None:
+            return f"{tool} not found (Debian's postgresql-common)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """`headpix stack up` once per session with tiny settings; `down` at the end, by pid."""
+    from tests.conftest import require
+
+    missing = _stack_available()
+    require(missing is None, missing or "")
+    home = Path(tempfile.mkdtemp(prefix="hpx-stack-home-"))
+    saved = {k: os.environ.get(k) for k in STACK_TUNING}
+    os.environ.update(STACK_TUNING)  # the workers inherit the tuning from the supervisor
+    layout = StackLayout(home)
+    started = time.monotonic()
+    try:
+        try:
+            state = supervisor.up(layout)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        print(f"\nstack up in {time.monotonic() - started:.0f} s (logs: {layout.logs})", file=sys.stderr)
+        yield Stack(layout, state)
+    finally:
+        supervisor.down(layout)
+        keep = os.environ.get("HEADPIX_KEEP_STACK_LOGS")
+        if keep:
+            shutil.copytree(layout.root, Path(keep), dirs_exist_ok=True)
+        shutil.rmtree(home, ignore_errors=True)

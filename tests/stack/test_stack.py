@@ -1,0 +1,161 @@
+"""The production shape under faults: shoots through deployments and workers on a three-node Ray.
+
+One stack per session (tests/fixtures_stack.py). The scenarios run at the same time, each in
+a thread of the module fixture below, because one after another they would not fit the time
+budget on two cores; each test then checks one scenario's outcome.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headpix.samples import sample_photos
+from tests.fixtures_stack import Stack
+from tests.stack.scenarios import DEADLINE_S, DRIVERS, NAME, Outcome, engines, start, wait_for
+
+pytestmark = [pytest.mark.stack]
+
+SCENARIOS = ("plain", "ray_node_killed", "worker_killed", "server_restarted")
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("selfies")
+    for name, data in sample_photos(6):
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def outcomes(stack: Stack, photos: Path) -> Iterator[dict[str, Outcome]]:
+    """Start four shoots at once, then run each scenario's fault against its own shoot."""
+    results = {name: Outcome() for name in SCENARIOS}
+
+    def run(name: str) -> None:
+        try:
+            start(stack, photos, results[name], name)
+            DRIVERS[name](stack, results[name])
+        except BaseException as error:  # reported by the scenario's own test
+            results[name].error = f"{type(error).__name__}: {error}"
+
+    threads = [threading.Thread(target=run, args=(name,), daemon=True) for name in SCENARIOS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=DEADLINE_S + 120)
+    yield results
+    for engine in engines.values():
+        engine.dispose()
+
+
+def delivery_mails(stack: Stack, email: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in stack.mail()
+        if any(to.get("email") == email for p in m.get("personalizations", []) for to in p.get("to", []))
+        and "ready" in str(m.get("subject", ""))
+    ]
+
+
+def delivered_once(stack: Stack, outcome: Outcome) -> dict[str, Any]:
+    assert not outcome.error, outcome.error
+    row = outcome.notes["row"]
+    assert row["status"] == "delivered", row
+    assert len(delivery_mails(stack, outcome.email)) == 1, "expected exactly one delivery email"
+    return dict(row)
+
+
+def test_shoot_start_returns_at_once_and_a_worker_delivers_it_on_gpu_nodes(
+    stack: Stack, outcomes: dict[str, Outcome]
+) -> None:
+    outcome = outcomes["plain"]
+    row = delivered_once(stack, outcome)
+    assert outcome.start_status == "received", "shoot start must return before the shoot runs"
+    placement = row["placement"]
+    assert set(placement) >= {"train", "generate"}, placement
+    assert stack.state.head_node_id not in placement.values(), "an actor ran on the head node"
+    assert all(stack.node_pid_running(node) or True for node in placement.values())
+
+
+def test_ray_worker_node_killed_mid_training_delivers_with_one_email(
+    stack: Stack, outcomes: dict[str, Outcome]
+) -> None:
+    outcome = outcomes["ray_node_killed"]
+    row = delivered_once(stack, outcome)
+    assert row["identity_models"] == 1
+    assert row["placement"]["train"] != outcome.notes["killed_node"], "training must finish elsewhere"
+
+
+def test_prefect_worker_killed_the_watchdog_resumes_without_retraining(
+    stack: Stack, outcomes: dict[str, Outcome]
+) -> None:
+    outcome = outcomes["worker_killed"]
+    row = delivered_once(stack, outcome)
+    assert row["attempt"] >= 1, "the watchdog should have started a new attempt"
+    assert row["identity_models"] == 1, "a finished identity model was trained again"
+    assert row["compute_seconds"]["train"] == outcome.notes["train_compute"]["train"], "training ran again"
+
+
+def test_prefect_server_restarted_mid_shoot_delivers(stack: Stack, outcomes: dict[str, Outcome]) -> None:
+    delivered_once(stack, outcomes["server_restarted"])
+
+
+def test_erasure_confirmed_on_the_stack_runs_as_an_erasure_deployment_run(
+    stack: Stack, outcomes: dict[str, Outcome]
+) -> None:
+    email = outcomes["plain"].email
+    requested = stack.cli_json("privacy", "request", "erasure", "--email", email)
+    request_id = requested["request_id"]
+    bodies = [
+        str(part.get("value", ""))
+        for m in stack.mail()
+        if any(to.get("email") == email for p in m.get("personalizations", []) for to in p.get("to", []))
+        for part in m.get("content", [])
+    ]
+    tokens = [t for body in bodies for t in re.findall(r"--token (\S+)", body)]
+    assert tokens, "the confirmation email shows no token"
+    stack.cli_json("privacy", "confirm", request_id, "--token", tokens[-1])
+
+    def completed() -> bool:
+        status = stack.cli_json("privacy", "status", request_id)["status"]
+        return status == "completed"
+
+    wait_for(completed, timeout_s=240, what="the erasure request completed", poll_s=3)
+    run = flow_run_state(stack, f"erasure-{request_id}")
+    assert run == ("erasure", "COMPLETED"), run
+
+
+def flow_run_state(stack: Stack, run_name: str) -> tuple[str, str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with (
+        temporary_settings(updates={PREFECT_API_URL: stack.env["PREFECT_API_URL"]}),
+        get_client(sync_client=True) as client,
+    ):
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[run_name])))
+        assert runs, f"no flow run named {run_name}"
+        deployment = client.read_deployment(runs[0].deployment_id) if runs[0].deployment_id else None
+        return (
+            deployment.name if deployment else "",
+            str(runs[0].state_type.value if runs[0].state_type else ""),
+        )
+
+
+def test_ui_shows_the_run_its_stages_and_artifact_and_nothing_personal(
+    stack: Stack, outcomes: dict[str, Outcome]
+) -> None:
+    from headpix.app.stack.uicheck import check_run_page
+
+    outcome = outcomes["plain"]
+    assert outcome.shoot_id, outcome.error
+    result = check_run_page(stack.layout, stack.state, outcome.shoot_id, forbidden=[NAME, outcome.email])
+    assert result.passed, result.summary()
+    assert Path(result.screenshot).is_file()
