@@ -34,6 +34,8 @@ class OutgoingMail:
     to: str
     subject: str
     body: str = field(repr=False)
+    # Extra headers (marketing mail: List-Unsubscribe and List-Unsubscribe-Post, RFC 8058).
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 class MailProvider(Protocol):
@@ -55,6 +57,8 @@ class EmlFolderProvider:
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message["Message-ID"] = make_msgid(idstring=mail.message_id, domain="headpix.local")
+        for name, value in mail.headers.items():
+            message[name] = value
         message.set_content(mail.body)
         path = self.folder / f"{mail.message_id}.eml"
         tmp = path.with_suffix(".tmp")
@@ -73,7 +77,7 @@ class SendGridProvider:
 
     def send(self, mail: OutgoingMail) -> str:
         from python_http_client.exceptions import HTTPError
-        from sendgrid.helpers.mail import CustomArg, Mail
+        from sendgrid.helpers.mail import CustomArg, Header, Mail
 
         message = Mail(
             from_email=mail.sender,
@@ -82,6 +86,8 @@ class SendGridProvider:
             plain_text_content=mail.body,
         )
         message.custom_arg = CustomArg("outbox_id", mail.message_id)
+        for name, value in mail.headers.items():
+            message.header = Header(name, value)
         try:
             response = self.client.send(message)
         except HTTPError as error:

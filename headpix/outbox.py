@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from headpix import safeguards
 from headpix.errors import CommandError, NotFound
-from headpix.links import LINK, mint_link
+from headpix.links import LINK, list_unsubscribe_headers, mint_link
 from headpix.mail import DeliveryUncertain, OutgoingMail, ProviderRefused
 from headpix.privacy.crypto import KeyRing
 from headpix.sealed_columns import Owner, customer, open_json, open_value, request, seal_json, seal_value
@@ -149,7 +149,16 @@ def _claim(services: Services, message_id: str, now: datetime) -> OutgoingMail |
         body = str(content["body"])
         if LINK in body:
             body = body.replace(LINK, mint_link(session, services.settings, row, now))
-        return OutgoingMail(row.id, services.settings.mail_sender, recipient, str(content["subject"]), body)
+        headers: dict[str, str] = {}
+        if row.category == "marketing" and row.customer_id:
+            # One-click unsubscribe, which is the objection to marketing (web: /unsubscribe/…).
+            headers = list_unsubscribe_headers(services.settings, services.keys, row.customer_id)
+            body += "\n\nNo more of these? Unsubscribe in one click: " + headers["List-Unsubscribe"].strip(
+                "<>"
+            )
+        return OutgoingMail(
+            row.id, services.settings.mail_sender, recipient, str(content["subject"]), body, headers
+        )
 
 
 def _record(services: Services, message_id: str, **values: Any) -> None:

@@ -99,8 +99,8 @@ def test_embedded_default_delivers_once_and_forgets_the_originals(make_services,
     mails = list(services.settings.mail_folder.glob("*.eml"))
     assert len(mails) == 1
     text = mails[0].read_text()
-    assert f"{services.settings.public_url}/gallery/" in text
-    token = text.split("/gallery/", 1)[1].split()[0]
+    assert f"{services.settings.public_url}/g/" in text
+    token = text.split("/g/", 1)[1].split()[0]
     with services.db.session() as session:  # only the token's hash is kept; no mail row holds it
         assert session.scalar(select(GalleryLink).where(GalleryLink.token_hash == hash_token(token)))
         stored = b"".join(r.content_sealed or b"" for r in session.scalars(select(OutboxMessage)))

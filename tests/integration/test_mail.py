@@ -199,9 +199,9 @@ def test_a_lost_gallery_link_is_reissued_by_mail_never_printed(make_services, ca
     for _ in range(2):
         assert main(["gallery", "link", shoot_id, "--new"]) == 0
     printed = capsys.readouterr().out
-    assert "/gallery/" not in printed and "mailed to the customer" in printed
+    assert "/g/" not in printed and "mailed to the customer" in printed
     mails = sorted(services.settings.mail_folder.glob("*.eml"))
-    tokens = {p.read_text().split("/gallery/", 1)[1].split()[0] for p in mails}
+    tokens = {p.read_text().split("/g/", 1)[1].split()[0] for p in mails}
     assert len(mails) == 2 and len(tokens) == 2
     with services.db.session() as session:
         hashes = set(session.scalars(select(GalleryLink.token_hash).where(GalleryLink.shoot_id == shoot_id)))

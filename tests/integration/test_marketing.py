@@ -90,3 +90,12 @@ def test_marketing_without_objection_is_sent(make_services):
     queue_marketing(services, customer_id, "Spring offer", "20% off", dedup_key="promo-spring:1")
     send_pending(services)
     assert statuses(services)["promo-spring:1"] == "sent"
+    # RFC 8058: a one-click unsubscribe (the objection) in the headers and in the text.
+    from email import message_from_bytes, policy
+
+    [sent] = list(services.settings.mail_folder.glob("*.eml"))
+    message = message_from_bytes(sent.read_bytes(), policy=policy.default)
+    url = message["List-Unsubscribe"].strip("<>")
+    assert url.startswith(f"{services.settings.public_url}/unsubscribe/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert url in message.get_content()
