@@ -118,8 +118,8 @@ def test_erasure_confirmed_on_the_stack_runs_as_an_erasure_deployment_run(
         if any(to.get("email") == email for p in m.get("personalizations", []) for to in p.get("to", []))
         for part in m.get("content", [])
     ]
-    tokens = [t for body in bodies for t in re.findall(r"--token (\S+)", body)]
-    assert tokens, "the confirmation email shows no token"
+    tokens = [t for body in bodies for t in re.findall(rf"/privacy/confirm/{request_id}/([0-9a-f]+)", body)]
+    assert tokens, "the confirmation email shows no confirmation link"
     stack.cli_json("privacy", "confirm", request_id, "--token", tokens[-1])
 
     def completed() -> bool:
