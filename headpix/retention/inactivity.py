@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from headpix import personal
+from headpix import links, personal
 from headpix.outbox import dispatch_pending, enqueue
 from headpix.privacy.audit import record
 from headpix.privacy.erasure import try_erasure
@@ -61,6 +61,7 @@ def warn_inactive_customers(services: Services, now: datetime) -> int:
                 f"Hello {personal.name_of(services.keys, customer)},\n\n"
                 "You have not used Headpix for a long time. Unless you sign in "
                 f"within {grace} days, we will delete your account and everything we hold about you.\n"
+                f"Sign in here to keep it: {links.home_url(services.settings)}signin\n"
                 "— Headpix"
             ),
         )
