@@ -57,8 +57,13 @@ def _too_large(services: Services, cap: int) -> WebError:
     return WebError(
         413,
         "file_too_large",
-        f"{sentence(codes.FILE_TOO_LARGE)} (at most {services.settings.max_file_mb:g} MB)",
+        _as_message(sentence(codes.FILE_TOO_LARGE, rules=IntakeRules.from_settings(services.settings))),
     )
+
+
+def _as_message(text: str) -> str:
+    """A sentence from the intake's table, as a message: capital first letter, full stop."""
+    return text[:1].upper() + text[1:] + "."
 
 
 async def receive_photo(

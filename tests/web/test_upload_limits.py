@@ -52,7 +52,8 @@ def test_a_declared_oversized_photo_is_refused_before_any_body(web: WebServer):
     status, body = response_of(sock)  # nothing of the body was sent
     sock.close()
     assert status == 413 and body["error"] == "file_too_large"
-    assert "too large" in body["message"] and f"{MAX_FILE_MB:g} MB" in body["message"]
+    # The intake's own sentence, with the configured limit: what is wrong and what to do.
+    assert f"over {MAX_FILE_MB:g} MB" in body["message"] and "smaller copy" in body["message"]
 
 
 def test_a_streamed_oversized_photo_is_refused_before_its_end(web: WebServer):
