@@ -129,6 +129,14 @@ class WorkerPool:
         with self._lock:
             return sorted(self._ready)
 
+    def wait_ready(self, timeout_s: float) -> list[str]:
+        """Block until every actor has answered its first ping (or the timeout); the ready names."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while len(self._ready) < len(self._actors) and time.monotonic() < deadline:
+                self._changed.wait(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+            return sorted(self._ready)
+
     def busy(self) -> dict[str, int]:
         with self._lock:
             return dict(self._busy)

@@ -32,6 +32,9 @@ def pool(ray_local: None, tiny_models_dir: Path) -> Iterator[WorkerPool]:  # noq
         "tiny-sd", tiny_models_dir, offline=True, gpus_per_actor=0, cpu_actors=2, cpus_per_actor=0.5
     )
     workers.base_model_loads()  # wait until both actors hold the model
+    # ... and until the pool has seen both answer: dispatch picks among ready actors only, so a
+    # slow watcher would otherwise send the first job to whichever actor it marked first.
+    assert workers.wait_ready(timeout_s=120) == workers.names
     yield workers
     workers.close()
 
