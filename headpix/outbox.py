@@ -14,13 +14,14 @@ and the record leaves the row ``sending``: after ``SENDING_TIMEOUT`` it becomes
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,13 +30,14 @@ from headpix.errors import CommandError, NotFound
 from headpix.links import LINK, list_unsubscribe_headers, mint_link
 from headpix.mail import DeliveryUncertain, OutgoingMail, ProviderRefused
 from headpix.privacy.crypto import KeyRing
-from headpix.sealed_columns import Owner, customer, open_json, open_value, request, seal_json, seal_value
+from headpix.sealed_columns import Owner, customer, open_with, request, seal_with
 from headpix.services import Services
 from schemas.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
 SENDING_TIMEOUT = timedelta(minutes=15)
+ORPHAN_GRACE = timedelta(minutes=10)  # queued, never tried: its process died before dispatching
 MAX_ATTEMPTS = 5
 BACKOFF = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
@@ -84,8 +86,10 @@ def enqueue(
         ref_id=ref_id,
     )
     owner = owner_of(row)
-    row.recipient_sealed = seal_value(keys, owner, "outbox.recipient", to)
-    row.content_sealed = seal_json(keys, owner, "outbox.content", {"subject": subject, "body": body})
+    key = owner.key(keys, create=True)
+    row.recipient_sealed = seal_with(key, owner, "outbox.recipient", to)
+    content = json.dumps({"subject": subject, "body": body}, ensure_ascii=False, sort_keys=True)
+    row.content_sealed = seal_with(key, owner, "outbox.content", content)
     try:
         with session.begin_nested():  # a concurrent run queued it first: take theirs
             session.add(row)
@@ -105,9 +109,10 @@ def _content(keys: KeyRing, row: OutboxMessage) -> tuple[str, dict[str, Any]]:
             code="mail_gone",
         )
     owner = owner_of(row)
+    key = owner.key(keys, create=False)
     return (
-        open_value(keys, owner, "outbox.recipient", row.recipient_sealed),
-        dict(open_json(keys, owner, "outbox.content", row.content_sealed)),
+        open_with(key, owner, "outbox.recipient", row.recipient_sealed),
+        dict(json.loads(open_with(key, owner, "outbox.content", row.content_sealed))),
     )
 
 
@@ -206,8 +211,7 @@ def dispatch(services: Services, message_id: str, *, now: datetime | None = None
         _record(services, message_id, status="needs_attention", last_error=reason)
         log.warning("outbox message %s not accepted (%s); needs an operator", message_id, reason)
         return Dispatched("needs_attention")
-    _record(services, message_id, status="sent", provider_message_id=where, sent_at=utcnow(), last_error=None)
-    _forget_request_notice(services, message_id)
+    _record_sent(services, message_id, where)
     log.info("outbox message %s sent", message_id)
     return Dispatched("sent", where)
 
@@ -218,15 +222,19 @@ def _attempts(services: Services, message_id: str) -> int:
         return row.attempts if row is not None else MAX_ATTEMPTS
 
 
-def _forget_request_notice(services: Services, message_id: str) -> None:
-    """A notice sealed under a request's key (no customer left) goes with that key once sent."""
+def _record_sent(services: Services, message_id: str, where: str) -> None:
+    """Record ``sent``. A notice sealed under a request's key (no customer left) goes instead,
+    row and key, in the same step: nothing of it outlives its hand-over."""
+    request_id = None
     with services.db.session() as session:
-        row = session.get(OutboxMessage, message_id)
-        if row is None or row.customer_id is not None or row.request_id is None:
-            return
-        request_id = row.request_id
-        session.delete(row)
-    services.keys.destroy_request_key(request_id)
+        row = session.get(OutboxMessage, message_id, with_for_update=True)
+        if row is not None and row.status == "sending" and row.customer_id is None and row.request_id:
+            request_id = row.request_id
+            session.delete(row)
+        elif row is not None and row.status == "sending":
+            row.status, row.provider_message_id, row.sent_at, row.last_error = "sent", where, utcnow(), None
+    if request_id is not None:
+        services.keys.destroy_request_key(request_id)
 
 
 def dispatch_pending(services: Services, message_ids: list[str], *, now: datetime | None = None) -> int:
@@ -249,17 +257,16 @@ def dispatch_like(services: Services, dedup_pattern: str) -> int:
 
 
 def dispatch_due(services: Services, now: datetime) -> int:
-    """The sweep's retry of messages a provider refused earlier, once their backoff has passed."""
+    """The sweep's retry of messages a provider refused earlier, once their backoff has passed,
+    and of messages never tried because their process died right after queueing them."""
+    retry = and_(OutboxMessage.attempts > 0, OutboxMessage.next_attempt_at <= now)
+    orphan = and_(OutboxMessage.attempts == 0, OutboxMessage.created_at < now - ORPHAN_GRACE)
     with services.db.session() as session:
         ids = list(
             session.scalars(
                 select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.attempts > 0,
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.next_attempt_at)
+                .where(OutboxMessage.status == "pending", or_(retry, orphan))
+                .order_by(OutboxMessage.created_at)
                 .limit(500)
             )
         )

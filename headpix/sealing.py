@@ -108,6 +108,9 @@ class SealedStore:
     def delete(self, key: str) -> int:
         return self.inner.delete(key)
 
+    def delete_current(self, key: str) -> int:
+        return self.inner.delete_current(key)
+
     def delete_prefix(self, prefix: str) -> int:
         return self.inner.delete_prefix(prefix)
 
@@ -137,4 +140,4 @@ class Fences:
         self.raw.put(self.key_for(customer_id), b"")
 
     def lower(self, customer_id: str) -> int:
-        return self.raw.delete(self.key_for(customer_id))
+        return self.raw.delete_current(self.key_for(customer_id))

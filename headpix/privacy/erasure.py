@@ -94,10 +94,10 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
             return load_request(session, request_id).status
     if work.after("fence") and work.scope.everything:
         services.fences.raise_fence(work.customer_id)
-        done(services, work, "fence")
+        done(work, "fence")
     if work.after("stop"):
         work.counts["shoots_cancelled"] = _stop_running_shoots(services, work)
-        done(services, work, "stop")
+        done(work, "stop")
     held = _held(services, work.customer_id, now) & (work.scope.categories or _all_categories())
     if work.after("delete_rows"):
         with services.db.session() as session:
@@ -112,20 +112,18 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
             for prefix in object_prefixes(work.customer_id, shoot_ids, work.scope, held)
         )
         work.counts["object_versions"] = work.counts.get("object_versions", 0) + removed
-        done(services, work, "delete_objects")
+        done(work, "delete_objects")
     if held:
         return _wait_for_hold(services, work, held, now)
     if work.after("shred"):
         if work.scope.everything:
             work.counts["data_keys"] = services.keys.destroy(work.customer_id)
-        done(services, work, "shred")
+        done(work, "shred")
     if work.after("verify"):
         checked = verify(services, work, now)
-        done(services, work, "verify", checked=checked)
+        done(work, "verify", checked=checked)
     if work.after("sign"):
-        sign(services, work, now)
-    if work.after("notify"):
-        notify(services, work)
+        notify(services, sign(services, work, now))
     scrub_sqlite_wal(services)
     log.info("erasure %s completed", request_id)
     return R.completed.value
@@ -155,13 +153,14 @@ def _begin(services: Services, request_id: str, now: datetime) -> Work | None:
             return None
         request.erasure_subject = subject
         customer = session.get(Customer, subject)
+        keys = services.keys
+        reply_to = personal.reply_to_of(keys, request)
         if customer is not None and request.phase is None:
-            # Kept for the final notice (sealed) until it is handed over, so a retry still has it;
+            # Kept for the final notice (sealed) until it is queued, so a retry still has it;
             # keyed hashes of the unique identifiers serve the later audit, never the values.
-            keys = services.keys
-            personal.set_reply_to(
-                keys, request, personal.reply_to_of(keys, request) or personal.email_of(keys, customer)
-            )
+            if reply_to is None:
+                reply_to = personal.email_of(keys, customer)
+                personal.set_reply_to(keys, request, reply_to)
             request.outcome = {
                 **(request.outcome or {}),
                 "needle_hashes": token_hashes(
@@ -173,7 +172,7 @@ def _begin(services: Services, request_id: str, now: datetime) -> Work | None:
             customer_id=subject,
             scope=parse_scope(request.scope),
             phase=request.phase,
-            reply_to=personal.reply_to_of(services.keys, request),
+            reply_to=reply_to,
             counts=dict((request.outcome or {}).get("deleted", {})),
         )
 
@@ -224,7 +223,7 @@ def _stop_running_shoots(services: Services, work: Work) -> int:
 
 def _wait_for_hold(services: Services, work: Work, held: set[str], now: datetime) -> str:
     with services.db.session() as session:
-        request = load_request(session, work.request_id)
+        request = mark(session, work)
         request.phase = "stop"  # the next run deletes what the hold kept, then goes on
         request.outcome = {**(request.outcome or {}), "partial": dict(work.counts), "held": sorted(held)}
         request.on_hold_since = now

@@ -14,17 +14,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from headpix import personal
 from headpix.errors import HeadpixError
+from headpix.outbox import dispatch
 from headpix.privacy import receipts
 from headpix.privacy.audit import record
 from headpix.privacy.erasure_scope import Scope, object_prefixes, rows_left
-from headpix.privacy.request_mail import send_request_notice
+from headpix.privacy.request_mail import queue_request_notice
 from headpix.privacy.requests import R, load_request, move
 from headpix.privacy.verify import rows_referring
 from headpix.services import Services
 from headpix.storage import Keys
-from schemas.privacy import DeletionReceipt
+from schemas.privacy import DeletionReceipt, PrivacyRequest
 
 PHASES = ("fence", "stop", "delete_rows", "delete_objects", "shred", "verify", "sign", "notify")
 STOP_WAIT_SECONDS = 60.0
@@ -49,6 +49,7 @@ class Work:
     reply_to: str | None
     counts: dict[str, int] = field(default_factory=dict)
     shoot_ids: list[str] = field(default_factory=list)
+    unrecorded: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def after(self, phase: str) -> bool:
         """Whether ``phase`` still has to run (it comes after the last phase done)."""
@@ -56,19 +57,28 @@ class Work:
         return PHASES.index(phase) > done
 
 
-def done(services: Services, work: Work, phase: str, **details: Any) -> None:
-    """Persist a finished phase with the counts so far: the point a retry resumes from."""
-    with services.db.session() as session:
-        mark(session, work, phase, **details)
-
-
-def mark(session: Session, work: Work, phase: str, **details: Any) -> None:
-    """Record a phase inside the transaction that did its work: both happen, or neither."""
-    request = load_request(session, work.request_id)
-    request.phase = phase
-    request.outcome = {**(request.outcome or {}), "deleted": dict(work.counts), **details}
-    record(session, actor="system", action=f"erasure.{phase}", request_id=work.request_id)
+def done(work: Work, phase: str, **details: Any) -> None:
+    """A finished phase whose work lies outside the database (an object, a key, a check): it is
+    recorded by the next transaction that records one (``mark``). Every phase is idempotent, so a
+    crash in between only repeats it on retry; it never skips one."""
+    work.unrecorded.append((phase, details))
     work.phase = phase
+
+
+def mark(session: Session, work: Work, phase: str | None = None, **details: Any) -> PrivacyRequest:
+    """Record the phases done so far, and ``phase`` inside the transaction that did its work:
+    both happen, or neither. Each phase gets its audit event. Returns the request row."""
+    if phase is not None:
+        done(work, phase, **details)
+    request = load_request(session, work.request_id)
+    outcome = {**(request.outcome or {}), "deleted": dict(work.counts)}
+    for name, extra in work.unrecorded:
+        outcome.update(extra)
+        record(session, actor="system", action=f"erasure.{name}", request_id=work.request_id)
+    work.unrecorded.clear()
+    request.phase = work.phase
+    request.outcome = outcome
+    return request
 
 
 def verify(services: Services, work: Work, now: datetime) -> list[str]:
@@ -101,7 +111,7 @@ def verify(services: Services, work: Work, now: datetime) -> list[str]:
     )
     if problems:
         with services.db.session() as session:
-            request = load_request(session, work.request_id)
+            request = mark(session, work)
             request.phase = "stop"  # a retry deletes again, then verifies again: no phase skipped
             request.outcome = {**(request.outcome or {}), "attention": problems}
             move(session, request, R.needs_attention, actor="system", found=len(problems))
@@ -116,9 +126,13 @@ def verify(services: Services, work: Work, now: datetime) -> list[str]:
     return checked
 
 
-def sign(services: Services, work: Work, now: datetime) -> None:
+def sign(services: Services, work: Work, now: datetime) -> str | None:
+    """One transaction: the receipt of the verification that passed, ``completed``, and the final
+    notice queued in the outbox (transactional outbox: both happen, or neither). Returns the
+    notice's outbox id, which ``notify`` hands to the provider at once; should that fail, the
+    outbox's own dispatch sends it later. The notice's address leaves the request here."""
     with services.db.session() as session:
-        request = load_request(session, work.request_id)
+        request = mark(session, work, "sign")
         body = {
             "request_id": work.request_id,
             "subject": request.subject_ref,
@@ -141,9 +155,11 @@ def sign(services: Services, work: Work, now: datetime) -> None:
             session.add(
                 DeletionReceipt(request_id=work.request_id, subject_ref=request.subject_ref, receipt=signed)
             )
+        notice = _queue_notice(session, services, work)
+        request.reply_to_sealed = None
+        mark(session, work, "notify")
         request.completed_at = now
         request.erasure_subject = None
-        request.phase = "sign"
         request.outcome = {
             "deleted": dict(work.counts),
             "needle_hashes": (request.outcome or {}).get("needle_hashes", {}),
@@ -151,32 +167,34 @@ def sign(services: Services, work: Work, now: datetime) -> None:
         move(session, request, R.completed, actor="system", deleted=sum(work.counts.values()))
     if work.scope.everything:
         services.fences.lower(work.customer_id)
+    return notice
 
 
-def notify(services: Services, work: Work) -> None:
-    """The final notice, sealed under the request's own key: it survives a retry, and its row and
-    key go once the mail provider has it."""
-    with services.db.session() as session:
-        request = load_request(session, work.request_id)
-        reply_to = personal.reply_to_of(services.keys, request) or work.reply_to
-    if reply_to:
-        send_request_notice(
-            services,
-            request_id=work.request_id,
-            dedup_key=f"erased:{work.request_id}",
-            kind="erasure_done",
-            to=reply_to,
-            subject="Your data has been deleted",
-            body=(
-                "Hello,\n\nAs you asked, we have deleted the personal data we held about you"
-                + ("" if work.scope.everything else f" ({work.scope.text})")
-                + f".\nRequest {work.request_id}; receipt kept without any personal data.\n— Headpix"
-            ),
-        )
-    with services.db.session() as session:
-        request = load_request(session, work.request_id)
-        request.reply_to_sealed = None
-        request.phase = "notify"
+def _queue_notice(session: Session, services: Services, work: Work) -> str | None:
+    reply_to = work.reply_to  # opened from the request when this run began
+    if not reply_to:
+        return None
+    return queue_request_notice(
+        session,
+        services,
+        request_id=work.request_id,
+        dedup_key=f"erased:{work.request_id}",
+        kind="erasure_done",
+        to=reply_to,
+        subject="Your data has been deleted",
+        body=(
+            "Hello,\n\nAs you asked, we have deleted the personal data we held about you"
+            + ("" if work.scope.everything else f" ({work.scope.text})")
+            + f".\nRequest {work.request_id}; receipt kept without any personal data.\n— Headpix"
+        ),
+    )
+
+
+def notify(services: Services, notice: str | None) -> None:
+    """Hand the queued final notice to the provider now; the outbox deletes its row and the
+    request's key once the provider has it (a refusal stays queued, and is retried)."""
+    if notice is not None:
+        dispatch(services, notice)
 
 
 def object_shoot_ids(services: Services, customer_id: str) -> list[str]:

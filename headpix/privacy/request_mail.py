@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from headpix.outbox import Dispatched, dispatch, dispatch_pending, enqueue
+from headpix.outbox import dispatch_pending, enqueue
 from headpix.privacy.crypto import KeyRing
 from headpix.services import Services
 from schemas.models import OutboxMessage
@@ -80,22 +80,29 @@ def dispatch_request_mail(services: Services, request_id: str) -> int:
     return dispatch_pending(services, ids)
 
 
-def send_request_notice(
-    services: Services, *, request_id: str, dedup_key: str, kind: str, to: str, subject: str, body: str
-) -> Dispatched:
-    """A notice about a request whose customer is gone (an erasure's last mail): sealed under the
-    request's own key, so it survives a retry; row and key are deleted once it is handed over."""
-    with services.db.session() as session:
-        row = enqueue(
-            session,
-            services.keys,
-            dedup_key=dedup_key,
-            kind=kind,
-            customer_id=None,
-            request_id=request_id,
-            to=to,
-            subject=subject,
-            body=body,
-        )
-        message_id = row.id
-    return dispatch(services, message_id)
+def queue_request_notice(
+    session: Session,
+    services: Services,
+    *,
+    request_id: str,
+    dedup_key: str,
+    kind: str,
+    to: str,
+    subject: str,
+    body: str,
+) -> str:
+    """Queue a notice about a request whose customer is gone (an erasure's last mail) in the
+    caller's transaction, sealed under the request's own key: it survives a retry, and the outbox
+    deletes its row and that key once the provider has it. Returns the outbox id."""
+    row = enqueue(
+        session,
+        services.keys,
+        dedup_key=dedup_key,
+        kind=kind,
+        customer_id=None,
+        request_id=request_id,
+        to=to,
+        subject=subject,
+        body=body,
+    )
+    return row.id

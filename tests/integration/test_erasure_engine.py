@@ -177,3 +177,47 @@ def test_a_restriction_placed_during_training_keeps_the_originals(make_services)
     assert before > 0
     assert purge.purge_after_training(services, shoot_id) == 0
     assert services.raw_store.version_count(originals) == before
+
+
+def test_the_final_notice_is_queued_with_the_receipt_and_survives_a_crash(make_services, monkeypatch):
+    """Receipt, ``completed`` and the final notice commit together; a process that dies before
+    handing the notice over leaves it queued, and the sweep sends it once, then forgets it."""
+    from datetime import timedelta
+
+    from headpix.privacy import erasure
+    from headpix.privacy.crypto import KeyDestroyed
+    from schemas.models import OutboxMessage
+
+    services = make_services()
+    customer_id, _ = customer_with_objects(services, "zq.crashnotice@example.com")
+    services.use_launcher(RecordingLauncher())
+    request_id = request_and_confirm(services, "zq.crashnotice@example.com")
+    monkeypatch.setattr(erasure, "notify", lambda _services, _notice: None)  # died right after signing
+    assert run_erasure(services, request_id) == "completed"
+    assert receipts_for(services, request_id) == 1
+
+    def notices() -> list[str]:
+        return [p.name for p in services.settings.mail_folder.glob("*.eml") if b"deleted" in p.read_bytes()]
+
+    def has_request_key() -> bool:
+        try:
+            return bool(services.keys.request_key(request_id))
+        except KeyDestroyed:
+            return False
+
+    with services.db.session() as session:
+        [queued] = session.scalars(select(OutboxMessage).where(OutboxMessage.request_id == request_id))
+        assert queued.status == "pending" and queued.customer_id is None
+        request = session.get(PrivacyRequest, request_id)
+        assert request is not None and request.reply_to_sealed is None  # the address lives in the notice only
+    assert notices() == []
+    assert has_request_key()
+    retention.sweep(services, utcnow())  # within the grace: the run that queued it may still send it
+    assert notices() == []
+    retention.sweep(services, utcnow() + timedelta(minutes=11))
+    retention.sweep(services, utcnow() + timedelta(minutes=12))  # and never twice
+    assert len(notices()) == 1
+    with services.db.session() as session:
+        assert session.scalar(select(OutboxMessage).where(OutboxMessage.request_id == request_id)) is None
+    assert not has_request_key()  # its key went with it
+    assert nothing_left(services, customer_id) == CLEAN

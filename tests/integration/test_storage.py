@@ -36,6 +36,24 @@ def test_delete_removes_every_version(store):
     assert store.version_count(Keys.shoot("c1", "s1")) == 0
 
 
+def test_delete_current_removes_every_version_of_a_fence_without_listing(store):
+    """Fences are put (once per raise) and deleted by version: every version goes, none is left."""
+    key = "fences/0f3a"
+    for _ in range(3):  # raised at confirmation, again by the run, again by a retry
+        store.put(key, b"")
+    store.put("fences/0f3ab", b"")  # a neighbour sharing the prefix stays
+    assert store.delete_current(key) == (3 if store.versioned else 1)
+    assert not store.exists(key) and store.version_count(key + "/") == 0
+    assert store.list("fences") == ["fences/0f3ab"]
+    if store.versioned:
+        versions = store.fs.call_s3(
+            "list_object_versions", Bucket=store.root.split("/")[0], Prefix="prefix/fences/"
+        )
+        assert [v["Key"] for v in versions.get("Versions", [])] == ["prefix/fences/0f3ab"]
+        assert not versions.get("DeleteMarkers")
+    assert store.delete_current(key) == 0
+
+
 def test_delete_prefix_leaves_neighbours(store):
     store.put(Keys.original("c1", "s1", "a"), b"1")
     store.put(Keys.original("c1", "s1", "b"), b"2")
