@@ -15,7 +15,9 @@ N are erased through the real path (fence, stop, DELETE, every version, key shre
 bounded verification, signed receipt, notice). The other N are deleted raw: the same
 DELETE statements, children first, and the same object versions with one
 `list_object_versions` and one batched `DeleteObjects` per customer, nothing else. The two
-alternate (one erased, one deleted raw), so both see the same bucket as it empties.
+alternate (one erased, one deleted raw), so both see the same bucket as it empties, and both
+database sizes are prepared first and measured in turn, one customer of each, so the load of a
+shared machine falls on both alike.
 Reported: the median seconds per customer for each (means beside them), the ratio between B
 sizes, and erasure over raw.
 """
@@ -30,8 +32,10 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -237,65 +241,87 @@ def raw_delete(services, s3, bucket: str, customer_id: str) -> None:
     services.keys.destroy(customer_id)
 
 
-def measure(admin_url: str, endpoint: str, s3, background: int, customers: int) -> dict[str, float]:
+@dataclass
+class Setting:
+    """One database size, ready to measure: its services, bucket and the customers to delete."""
+
+    background: int
+    services: Any
+    bucket: str
+    home: Path
+    erased: list[str]  # confirmed erasure requests
+    raw_ids: list[str]  # customers deleted raw
+    erase_times: list[float] = field(default_factory=list)
+    raw_times: list[float] = field(default_factory=list)
+
+
+def prepare(admin_url: str, endpoint: str, s3, background: int, customers: int) -> Setting:
     from headpix.app.wiring import install_launcher
-    from headpix.privacy.erasure import run_erasure
-    from headpix.services import Services, use_services
+    from headpix.services import Services
     from headpix.settings import load_settings
+    from schemas.privacy import PrivacyRequest
 
     tag = f"headpix_bench_{background}"
     home = Path(tempfile.mkdtemp(prefix="headpix-bench-"))
     bucket = f"erase-{background}"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    try:
-        services = install_launcher(
-            Services(
-                load_settings(
-                    home=home,
-                    key_dir=home.parent / f"{home.name}-keys",
-                    database_url=fresh_database(admin_url, tag),
-                    keys_database_url=fresh_database(admin_url, tag + "_keys"),
-                    storage_url=f"s3://{bucket}/hp",
-                    s3_endpoint_url=endpoint,
-                    s3_access_key_id="t",
-                    s3_secret_access_key="t",
-                )
+    services = install_launcher(
+        Services(
+            load_settings(
+                home=home,
+                key_dir=home.parent / f"{home.name}-keys",
+                database_url=fresh_database(admin_url, tag),
+                keys_database_url=fresh_database(admin_url, tag + "_keys"),
+                storage_url=f"s3://{bucket}/hp",
+                s3_endpoint_url=endpoint,
+                s3_access_key_id="t",
+                s3_secret_access_key="t",
             )
         )
-        services.migrate()
-        use_services(services)
-        seed_background(services, background)
-        erased = [seed_customer(services, i) for i in range(customers)]
-        raw = [seed_customer(services, customers + i) for i in range(customers)]
-        with services.db.session() as session:
-            from schemas.privacy import PrivacyRequest
+    )
+    services.migrate()
+    seed_background(services, background)
+    erased = [seed_customer(services, i) for i in range(customers)]
+    raw = [seed_customer(services, customers + i) for i in range(customers)]
+    with services.db.session() as session:
+        raw_ids = [str(session.get(PrivacyRequest, r).customer_id) for r in raw]  # type: ignore[union-attr]
+    return Setting(background, services, bucket, home, erased, raw_ids)
 
-            raw_ids = [str(session.get(PrivacyRequest, r).customer_id) for r in raw]  # type: ignore[union-attr]
-        # Interleaved, one of each in turn: moto lists versions in time proportional to the
-        # whole bucket, so both sides must see the same bucket as it empties.
-        erase_times, raw_times = [], []
-        for request_id, customer_id in zip(erased, raw_ids, strict=True):
-            start = time.perf_counter()
-            assert run_erasure(services, request_id) == "completed"
-            erase_times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            raw_delete(services, s3, bucket, customer_id)
-            raw_times.append(time.perf_counter() - start)
-        services.db.dispose()
-        services.keys.db.dispose()
-        # Medians: on a shared machine a load spike lands on a few customers, not on the typical one.
-        return {
-            "erasure_s_per_customer": round(statistics.median(erase_times), 4),
-            "raw_s_per_customer": round(statistics.median(raw_times), 4),
-            "erasure_mean_s": round(statistics.fmean(erase_times), 4),
-            "raw_mean_s": round(statistics.fmean(raw_times), 4),
-        }
-    finally:
-        drop_database(admin_url, tag)
-        drop_database(admin_url, tag + "_keys")
-        shutil.rmtree(home, ignore_errors=True)
-        shutil.rmtree(home.parent / f"{home.name}-keys", ignore_errors=True)
+
+def erase_one(setting: Setting, s3, index: int) -> None:
+    """One erasure through the real path, then one raw delete, in the same bucket state: moto
+    lists versions in time proportional to the whole bucket, so both see it as it empties."""
+    from headpix.privacy.erasure import run_erasure
+    from headpix.services import use_services
+
+    use_services(setting.services)
+    start = time.perf_counter()
+    assert run_erasure(setting.services, setting.erased[index]) == "completed"
+    setting.erase_times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    raw_delete(setting.services, s3, setting.bucket, setting.raw_ids[index])
+    setting.raw_times.append(time.perf_counter() - start)
+
+
+def summary(setting: Setting) -> dict[str, float]:
+    """Medians: on a shared machine a load spike lands on a few customers, not the typical one."""
+    return {
+        "erasure_s_per_customer": round(statistics.median(setting.erase_times), 4),
+        "raw_s_per_customer": round(statistics.median(setting.raw_times), 4),
+        "erasure_mean_s": round(statistics.fmean(setting.erase_times), 4),
+        "raw_mean_s": round(statistics.fmean(setting.raw_times), 4),
+    }
+
+
+def dispose(admin_url: str, setting: Setting) -> None:
+    setting.services.db.dispose()
+    setting.services.keys.db.dispose()
+    tag = f"headpix_bench_{setting.background}"
+    drop_database(admin_url, tag)
+    drop_database(admin_url, tag + "_keys")
+    shutil.rmtree(setting.home, ignore_errors=True)
+    shutil.rmtree(setting.home.parent / f"{setting.home.name}-keys", ignore_errors=True)
 
 
 def main() -> None:
@@ -321,9 +347,18 @@ def main() -> None:
     s3 = boto3.client(
         "s3", endpoint_url=endpoint, aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1"
     )
+    settings: list[Setting] = []
     try:
-        small, large = (measure(args.admin_url, endpoint, s3, b, args.customers) for b in args.background)
+        for background in args.background:
+            settings.append(prepare(args.admin_url, endpoint, s3, background, args.customers))
+        # Both sizes side by side, one customer of each in turn: the machine's load falls on both.
+        for index in range(args.customers):
+            for setting in settings:
+                erase_one(setting, s3, index)
+        small, large = (summary(setting) for setting in settings)
     finally:
+        for setting in settings:
+            dispose(args.admin_url, setting)
         server.stop()
     print(
         json.dumps(

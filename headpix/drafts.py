@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from headpix import personal
 from headpix.services import Services
 from headpix.storage import Keys
 from schemas.web import DraftPhoto
@@ -40,7 +41,7 @@ def add_photo(
     with services.db.session() as session:
         row = DraftPhoto(
             customer_id=customer_id,
-            filename=filename[-255:],
+            filename_sealed=personal.seal_draft_filename(services.keys, customer_id, filename[-255:]),
             sha256=sha256,
             size_bytes=len(data),
             phash=phash,
@@ -66,7 +67,15 @@ def remove_photo(services: Services, *, customer_id: str, photo_id: str) -> bool
 
 def load_photos(services: Services, customer_id: str) -> list[tuple[str, bytes]]:
     """The draft photos' names and bytes, oldest first (in memory, for the shoot's intake)."""
-    return [(row.filename, services.store.get(row.key)) for row in list_drafts(services, customer_id)]
+    return [
+        (filename_of(services, row), services.store.get(row.key))
+        for row in list_drafts(services, customer_id)
+    ]
+
+
+def filename_of(services: Services, row: DraftPhoto) -> str:
+    """The photo's file name as the customer uploaded it (sealed under their data key)."""
+    return personal.draft_filename_of(services.keys, row.customer_id, row.filename_sealed)
 
 
 def clear(services: Services, *, customer_id: str) -> int:

@@ -148,7 +148,7 @@ COLUMNS: dict[str, dict[str, Item]] = {
     "web_accounts": _table(PROFILE, "customer_id, address_proven_at, created_at"),
     "draft_photos": _table(
         _row("photos", "settings: draft_hours (24) unless a shoot starts; deleted with the customer"),
-        "id, customer_id, filename, sha256, size_bytes, phash, key, created_at",
+        "id, customer_id, filename_sealed, sha256, size_bytes, phash, key, created_at",
     ),
     "customer_data_keys": _table(
         Item("photos", "until erasure; key store backups 14 days at most", "shred"),

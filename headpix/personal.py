@@ -86,6 +86,14 @@ def filename_of(keys: KeyRing, customer_id: str, photo: OriginalPhoto) -> str:
     return open_value(keys, customer(customer_id), "original_photos.filename", photo.filename_sealed)
 
 
+def seal_draft_filename(keys: KeyRing, customer_id: str, filename: str) -> bytes:
+    return seal_value(keys, customer(customer_id), "draft_photos.filename", filename)
+
+
+def draft_filename_of(keys: KeyRing, customer_id: str, sealed: bytes) -> str:
+    return open_value(keys, customer(customer_id), "draft_photos.filename", sealed)
+
+
 def seal_prompts(keys: KeyRing, customer_id: str, headshot: Headshot, *, prompt: str, negative: str) -> None:
     headshot.prompt_sealed = seal_value(keys, customer(customer_id), "headshots.prompt", prompt)
     headshot.negative_prompt_sealed = seal_value(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.models import Base, new_id, utcnow
@@ -28,7 +28,7 @@ class DraftPhoto(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(String(255))
+    filename_sealed: Mapped[bytes] = mapped_column(LargeBinary)  # under the customer's data key
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     phash: Mapped[str] = mapped_column(String(70))  # perceptual hash (hex), duplicates across uploads

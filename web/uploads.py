@@ -97,7 +97,7 @@ def _judge_and_keep(
                 row.sha256 == verdict.sha256
                 or hash_distance(int(row.phash, 16), photo_hash) <= rules.duplicate_distance
             ):
-                other = row.filename
+                other = drafts.filename_of(services, row)
                 verdict.accepted, verdict.reasons = False, [codes.DUPLICATE]
                 break
     photo_id = None
@@ -123,7 +123,9 @@ def draft_state(services: Services, customer_id: str, *, proven: bool) -> DraftO
     settings = services.settings
     rows = drafts.list_drafts(services, customer_id)
     photos = [
-        PhotoFeedbackOut(file=r.filename, accepted=True, reasons=[], sentences=[], photo_id=r.id)
+        PhotoFeedbackOut(
+            file=drafts.filename_of(services, r), accepted=True, reasons=[], sentences=[], photo_id=r.id
+        )
         for r in rows
     ]
     needed = max(0, settings.min_photos - len(rows))

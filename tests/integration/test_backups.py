@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from headpix import personal
+from headpix import drafts, personal
 from headpix.privacy import requests
 from headpix.privacy.requests import RequestType
 from headpix.sealed_columns import customer, open_value
@@ -25,13 +25,14 @@ from schemas.models import OriginalPhoto, Photoshoot
 from tests.fixtures_services import PG_ADMIN_URL
 from tests.integration.test_privacy_requests import token_from_mail
 
-NAME, EMAIL, ATTIRE, FILENAME = (
+NAME, EMAIL, ATTIRE, FILENAME, DRAFT = (
     "Zqbackupname Smith",
     "zqbackup.mail@example.com",
     "ZqBackupAttire",
     "ZqSelfie.jpg",
+    "ZqWaitingUpload.jpg",
 )
-MARKS = [NAME, EMAIL, ATTIRE, FILENAME, "Zqbackupname"]
+MARKS = [NAME, EMAIL, ATTIRE, FILENAME, DRAFT, "Zqbackupname"]
 
 
 def add_marked_customer(services: Services) -> str:
@@ -60,7 +61,12 @@ def add_marked_customer(services: Services) -> str:
                 verdict="accepted",
             )
         )
-        return row.id
+        customer_id = row.id
+    # ... and a photo still waiting in the web layer's draft area (sealed, swept after a day)
+    drafts.add_photo(
+        services, customer_id=customer_id, filename=DRAFT, data=b"draft", sha256="1" * 64, phash="0"
+    )
+    return customer_id
 
 
 def erase(services: Services) -> None:
@@ -84,12 +90,14 @@ def sealed_values(engine: sa.Engine, customer_id: str) -> list[tuple[str, bytes]
             found += [("customers.name", name), ("customers.email", email), ("customers.preferences", prefs)]
         for (value,) in conn.execute(sa.text("SELECT filename_sealed FROM original_photos")):
             found.append(("original_photos.filename", value))
+        for (value,) in conn.execute(sa.text("SELECT filename_sealed FROM draft_photos")):
+            found.append(("draft_photos.filename", value))
     return [(column, bytes(value)) for column, value in found]
 
 
 def assert_unreadable(services: Services, engine: sa.Engine, customer_id: str) -> None:
     values = sealed_values(engine, customer_id)
-    assert len(values) == 4, "the backup holds the customer's sealed rows"
+    assert len(values) == 5, "the backup holds the customer's sealed rows"
     for column, value in values:
         with pytest.raises(KeyDestroyed):
             open_value(services.keys, customer(customer_id), column, value)

@@ -102,3 +102,50 @@ def _seal_old_rows(url, tmp_path, monkeypatch) -> None:
         mail = session.get(OutboxMessage, "m1")
         assert mail is not None and b"Ada Old" not in (mail.content_sealed or b"")
     engine.dispose()
+
+
+def test_0010_seals_waiting_draft_filenames(tmp_path, monkeypatch):
+    """A photo waiting in the draft area before 0010 keeps its name, sealed under its customer's key."""
+    from headpix import personal
+    from headpix.privacy.crypto import KeyRing
+    from headpix.settings import get_settings
+    from schemas.web import DraftPhoto
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    monkeypatch.setenv("HEADPIX_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("HEADPIX_KEY_DIR", str(tmp_path / "keys"))
+    get_settings.cache_clear()
+    try:
+        upgrade(url, "0009")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (id, name_sealed, email_sealed, email_index, preferences_sealed, "
+                    "gender, policy_version, consented_at, consent_channel, created_at, last_active_at) "
+                    "VALUES ('c1', x'00', x'00', 'i1', x'00', 'woman', '2026-11', :t, 'web', :t, :t)"
+                ),
+                {"t": "2026-11-01 00:00:00"},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO draft_photos (id, customer_id, filename, sha256, size_bytes, phash, key, "
+                    "created_at) VALUES ('d1', 'c1', 'zq-waiting-upload.jpg', 'x', 1, '0', 'k', :t)"
+                ),
+                {"t": "2026-11-01 00:00:00"},
+            )
+        engine.dispose()
+        upgrade(url)
+        keys = KeyRing(get_settings())
+    finally:
+        get_settings.cache_clear()
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        draft = session.get(DraftPhoto, "d1")
+        assert draft is not None
+        assert personal.draft_filename_of(keys, "c1", draft.filename_sealed) == "zq-waiting-upload.jpg"
+    engine.dispose()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
+    assert b"zq-waiting-upload" not in raw, "the plaintext name is left in the SQLite file's pages"
