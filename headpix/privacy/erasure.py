@@ -22,7 +22,6 @@ from sqlalchemy import select
 from headpix import personal, stages
 from headpix.errors import HeadpixError
 from headpix.privacy import receipts
-from headpix.privacy.crypto import KeyRing
 from headpix.privacy.erasure_phases import (
     STOP_WAIT_SECONDS,
     Work,
@@ -98,13 +97,17 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
     if work.after("stop"):
         work.counts["shoots_cancelled"] = _stop_running_shoots(services, work)
         done(work, "stop")
-    held = _held(services, work.customer_id, now) & (work.scope.categories or _all_categories())
+    within = work.scope.categories or _all_categories()
+    held: set[str] | None = None
     if work.after("delete_rows"):
-        with services.db.session() as session:
+        with services.db.session() as session:  # holds read in the transaction that deletes
+            held = held_categories(active_holds(session, work.customer_id, now)) & within
             shoot_ids = _shoot_ids(session, work.customer_id)
             work.counts.update(delete_rows(session, work.customer_id, work.scope, held, keys=services.keys))
             mark(session, work, "delete_rows")
         work.shoot_ids = shoot_ids
+    if held is None:
+        held = _held(services, work.customer_id, now) & within
     if work.after("delete_objects"):
         shoot_ids = work.shoot_ids or object_shoot_ids(services, work.customer_id)
         removed = sum(
@@ -158,13 +161,14 @@ def _begin(services: Services, request_id: str, now: datetime) -> Work | None:
         if customer is not None and request.phase is None:
             # Kept for the final notice (sealed) until it is queued, so a retry still has it;
             # keyed hashes of the unique identifiers serve the later audit, never the values.
+            address = personal.email_of(keys, customer)
             if reply_to is None:
-                reply_to = personal.email_of(keys, customer)
+                reply_to = address
                 personal.set_reply_to(keys, request, reply_to)
             request.outcome = {
                 **(request.outcome or {}),
                 "needle_hashes": token_hashes(
-                    services.keys.pseudonym_secret, _identifiers(session, keys, customer)
+                    services.keys.pseudonym_secret, _identifiers(session, customer, address)
                 ),
             }
         return Work(
@@ -177,12 +181,12 @@ def _begin(services: Services, request_id: str, now: datetime) -> Work | None:
         )
 
 
-def _identifiers(session: Any, keys: KeyRing, customer: Customer) -> list[str]:
+def _identifiers(session: Any, customer: Customer, address: str) -> list[str]:
     """Unique identifiers that must not survive anywhere: id, email and photo hashes."""
     hashes = session.scalars(
         select(OriginalPhoto.sha256).join(Photoshoot).where(Photoshoot.customer_id == customer.id)
     )
-    return [v for v in [customer.id, personal.email_of(keys, customer), *hashes] if v]
+    return [v for v in [customer.id, address, *hashes] if v]
 
 
 def _held(services: Services, customer_id: str, now: datetime) -> set[str]:

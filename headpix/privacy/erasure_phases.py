@@ -84,13 +84,12 @@ def mark(session: Session, work: Work, phase: str | None = None, **details: Any)
 def verify(services: Services, work: Work, now: datetime) -> list[str]:
     """Bounded checks; on failure the request waits for operators and goes back to delete."""
     problems: list[str] = []
-    with services.db.session() as session:
-        if work.scope.everything:
-            problems += [f"row:{name}" for name in rows_referring(services, work.customer_id, skip=set())]
-        else:
-            problems += [
-                f"row:{name}" for name in rows_left(session, work.customer_id, work.scope, keys=services.keys)
-            ]
+    if work.scope.everything:
+        problems += [f"row:{name}" for name in rows_referring(services, work.customer_id, skip=set())]
+    else:
+        with services.db.session() as session:
+            left = rows_left(session, work.customer_id, work.scope, keys=services.keys)
+        problems += [f"row:{name}" for name in left]
     shoot_ids = [work.scope.shoot_id] if work.scope.kind == "shoot" and work.scope.shoot_id else []
     prefixes = (
         [Keys.customer(work.customer_id)]
