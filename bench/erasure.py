@@ -334,16 +334,18 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="headpix-bench-prefect-"))
 
-    import logging
-
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log names object keys
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    from headpix.app.stack import procs
+
+    # S3 is a service of its own, as in production: moto's server in another process, so that its
+    # work (it copies the bucket's versions on every listing) never shares this one's GIL.
+    port = procs.free_port()
+    log = Path(tempfile.mkdtemp(prefix="headpix-bench-s3-")) / "moto.log"
+    moto = str(Path(sys.executable).with_name("moto_server"))
+    server = procs.spawn([moto, "-H", "127.0.0.1", "-p", str(port)], log=log, env=dict(os.environ))
+    procs.wait_until(lambda: procs.port_open(port), timeout_s=30, what="moto S3 server", log=log)
+    endpoint = f"http://127.0.0.1:{port}"
     s3 = boto3.client(
         "s3", endpoint_url=endpoint, aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1"
     )
@@ -359,7 +361,7 @@ def main() -> None:
     finally:
         for setting in settings:
             dispose(args.admin_url, setting)
-        server.stop()
+        procs.stop(server)
     print(
         json.dumps(
             {

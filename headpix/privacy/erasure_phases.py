@@ -7,6 +7,7 @@ verifies again. Only a verification that ran and passed is ever signed.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,8 +130,16 @@ def sign(services: Services, work: Work, now: datetime) -> str | None:
     """One transaction: the receipt of the verification that passed, ``completed``, and the final
     notice queued in the outbox (transactional outbox: both happen, or neither). Returns the
     notice's outbox id, which ``notify`` hands to the provider at once; should that fail, the
-    outbox's own dispatch sends it later. The notice's address leaves the request here."""
-    with services.db.session() as session:
+    outbox's own dispatch sends it later. The notice's address leaves the request here.
+
+    The fence (its prefix verified empty) is lowered meanwhile, and must be down before the
+    transaction commits: a request is never ``completed`` with its fence still up. Should the
+    process die in between, the request is still ``in_progress`` and its retry verifies again."""
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="fence") as pool,
+        services.db.session() as session,
+    ):
+        lowered = pool.submit(services.fences.lower, work.customer_id) if work.scope.everything else None
         request = mark(session, work, "sign")
         body = {
             "request_id": work.request_id,
@@ -164,8 +173,8 @@ def sign(services: Services, work: Work, now: datetime) -> str | None:
             "needle_hashes": (request.outcome or {}).get("needle_hashes", {}),
         }
         move(session, request, R.completed, actor="system", deleted=sum(work.counts.values()))
-    if work.scope.everything:
-        services.fences.lower(work.customer_id)
+        if lowered is not None:
+            lowered.result()  # raises (and rolls back) when the fence could not be lowered
     return notice
 
 

@@ -221,3 +221,28 @@ def test_the_final_notice_is_queued_with_the_receipt_and_survives_a_crash(make_s
         assert session.scalar(select(OutboxMessage).where(OutboxMessage.request_id == request_id)) is None
     assert not has_request_key()  # its key went with it
     assert nothing_left(services, customer_id) == CLEAN
+
+
+def test_a_fence_that_cannot_be_lowered_keeps_the_erasure_open(make_services, monkeypatch):
+    """The fence comes down before the receipt commits: a request is never ``completed`` (nor
+    signed) with its fence still up, and the retry verifies again and finishes."""
+    from headpix.sealing import Fences
+    from headpix.storage import StorageError
+
+    services = make_services()
+    customer_id, _ = customer_with_objects(services, "zq.fenceup@example.com")
+    services.use_launcher(RecordingLauncher())
+    request_id = request_and_confirm(services, "zq.fenceup@example.com")
+
+    def unreachable(_self: Fences, _customer_id: str) -> int:
+        raise StorageError("the object store did not answer")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Fences, "lower", unreachable)
+        with pytest.raises(StorageError):
+            run_erasure(services, request_id)
+    assert status_of(services, request_id) == "in_progress"
+    assert receipts_for(services, request_id) == 0 and services.fences.is_fenced(customer_id)
+    assert run_erasure(services, request_id) == "completed"
+    assert receipts_for(services, request_id) == 1
+    assert nothing_left(services, customer_id) == CLEAN
