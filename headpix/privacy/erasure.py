@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -109,18 +110,24 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
     if held is None:
         held = _held(services, work.customer_id, now) & within
     if work.after("delete_objects"):
-        shoot_ids = work.shoot_ids or object_shoot_ids(services, work.customer_id)
-        removed = sum(
-            services.raw_store.delete_prefix(prefix)
-            for prefix in object_prefixes(work.customer_id, shoot_ids, work.scope, held)
-        )
-        work.counts["object_versions"] = work.counts.get("object_versions", 0) + removed
-        done(work, "delete_objects")
+        # Nothing held: the key store is shredded while the objects go (different services).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shred") as pool:
+            shredding = pool.submit(_shred, services, work) if work.scope.everything and not held else None
+            shoot_ids = work.shoot_ids or object_shoot_ids(services, work.customer_id)
+            removed = sum(
+                services.raw_store.delete_prefix(prefix)
+                for prefix in object_prefixes(work.customer_id, shoot_ids, work.scope, held)
+            )
+            work.counts["object_versions"] = work.counts.get("object_versions", 0) + removed
+            done(work, "delete_objects")
+            if shredding is not None:
+                work.counts["data_keys"] = shredding.result()
+                done(work, "shred")
     if held:
         return _wait_for_hold(services, work, held, now)
     if work.after("shred"):
         if work.scope.everything:
-            work.counts["data_keys"] = services.keys.destroy(work.customer_id)
+            work.counts["data_keys"] = _shred(services, work)
         done(work, "shred")
     if work.after("verify"):
         checked = verify(services, work, now)
@@ -130,6 +137,11 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
     scrub_sqlite_wal(services)
     log.info("erasure %s completed", request_id)
     return R.completed.value
+
+
+def _shred(services: Services, work: Work) -> int:
+    """Destroy the customer's data key (an erasure of everything): every sealed copy goes dark."""
+    return services.keys.destroy(work.customer_id)
 
 
 def _all_categories() -> set[str]:
