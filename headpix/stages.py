@@ -150,6 +150,9 @@ def generate(services: Services, shoot_id: str) -> int:
 
     with services.db.session() as session:
         shoot = load_shoot(session, shoot_id)
+        rendered = bool(shoot.headshots) and all(h.rendered_at is not None for h in shoot.headshots)
+        if shoot.status == S.delivering.value and rendered:
+            return len(shoot.headshots)  # resumed after a crash while delivering: nothing to render
         enter_stage(shoot, S.generating)
         model = session.scalar(select(IdentityModel).where(IdentityModel.shoot_id == shoot_id))
         if model is None:
