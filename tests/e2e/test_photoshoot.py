@@ -272,5 +272,6 @@ def test_cancel_deletes_originals_and_stops_the_shoot(make_services, selfies):
     runner.cancel(services, shoot_id)
     assert shoot_report(services, shoot_id).status.value == "cancelled"
     assert services.store.version_count(Keys.shoot(customer.id, shoot_id)) == 0
-    photoshoot(shoot_id)  # a late run does nothing
+    late = photoshoot(shoot_id, return_state=True)  # a late run does nothing, and says so
+    assert late.is_cancelled(), late
     assert shoot_report(services, shoot_id).status.value == "cancelled"
