@@ -231,6 +231,8 @@ def server_restarted(stack: Stack, outcome: Outcome) -> None:
 
 
 def plain(stack: Stack, outcome: Outcome) -> None:
+    # Found by name before its flow starts: a run queued behind the concurrency limit is live.
+    outcome.notes["runs_at_start"] = run_states(stack, f"photoshoot-{outcome.shoot_id}")
     # The other scenarios' faults hit every shoot on the stack: this one may need the watchdog too.
     outcome.notes["row"] = wait_delivered(stack, outcome.shoot_id, nudge_watchdog=True)
 

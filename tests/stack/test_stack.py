@@ -108,6 +108,9 @@ def test_shoot_start_returns_at_once_and_a_worker_delivers_it_on_gpu_nodes(
     outcome = outcomes["plain"]
     row = delivered_once(stack, outcome)
     assert outcome.start_status == "received", "shoot start must return before the shoot runs"
+    # The run is named when it is created, not when its flow starts: the watchdog finds a run
+    # that waits for a worker or a concurrency slot, and does not resume the shoot twice.
+    assert outcome.notes["runs_at_start"], "no run named photoshoot-<shoot id> right after the start"
     placement = row["placement"]
     assert set(placement) >= {"train", "generate"}, placement
     assert stack.state.head_node_id not in placement.values(), "an actor ran on the head node"
