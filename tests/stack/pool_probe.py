@@ -20,7 +20,7 @@ import time
 from io import BytesIO
 from typing import Any
 
-GROW_TIMEOUT_S = 300
+GROW_TIMEOUT_S = 420
 
 
 def emit(event: str, **fields: Any) -> None:
