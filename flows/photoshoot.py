@@ -14,7 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run as current_run
-from prefect.states import Completed, State
+from prefect.states import Cancelled, Completed, State
 
 from headpix import stages
 from headpix.services import get_services
@@ -73,6 +73,11 @@ def summarise(shoot_id: str) -> None:
     create_markdown_artifact(key=f"photoshoot-{shoot_id}", markdown=text)
 
 
+def _cancelled(shoot_id: str) -> bool:
+    with get_services().db.session() as session:
+        return load_shoot(session, shoot_id).status == S.cancelled.value
+
+
 def record_run(shoot_id: str) -> None:
     """Note this run on the shoot's row (the watchdog and operators look it up) and beat once."""
     services = get_services()
@@ -103,7 +108,10 @@ def photoshoot(shoot_id: str) -> State:
         deliver_gallery(shoot_id)
         purged.result()
     except ShootStopped as stopped:
-        return Completed(message=stopped.message)
+        # Cancelled while it ran (`headpix shoot cancel`): the run ends Cancelled, as operators
+        # expect, whether the worker's SIGTERM or this stage boundary noticed it first.
+        ended = Cancelled if _cancelled(shoot_id) else Completed
+        return ended(message=stopped.message)
     finally:
         summarise(shoot_id)
         heavy = sorted(m for m in ("torch", "diffusers") if m in sys.modules)

@@ -53,7 +53,7 @@ class DeploymentLauncher:
                 f"{', '.join(missing)}; run `prefect deploy --all` from the repository root"
             )
 
-    def _run(self, name: str, parameters: dict[str, Any], key: str) -> str:
+    def _run(self, name: str, parameters: dict[str, Any], key: str, run_name: str | None = None) -> str:
         from prefect.deployments import run_deployment
 
         try:
@@ -63,6 +63,9 @@ class DeploymentLauncher:
                 timeout=0,
                 idempotency_key=key,
                 as_subflow=False,
+                # Named at creation as the flow names it once it runs: a run still queued behind
+                # the concurrency limit is then found live (the watchdog must not resume it).
+                flow_run_name=run_name,
             )
         except Exception as error:  # the server's own words carry ids only
             raise LaunchError(
@@ -72,13 +75,13 @@ class DeploymentLauncher:
         return str(run.id)
 
     def start_shoot(self, shoot_id: str, *, attempt: int = 0) -> None:
-        self._run(PHOTOSHOOT, {"shoot_id": shoot_id}, f"{shoot_id}:{attempt}")
+        self._run(PHOTOSHOOT, {"shoot_id": shoot_id}, f"{shoot_id}:{attempt}", f"photoshoot-{shoot_id}")
 
     def start_erasure(self, request_id: str, *, as_of: datetime | None = None) -> None:
         parameters: dict[str, Any] = {"request_id": request_id}
         if as_of is not None:
             parameters["as_of"] = as_of.isoformat()
-        self._run(ERASURE, parameters, f"erasure:{request_id}")
+        self._run(ERASURE, parameters, f"erasure:{request_id}", f"erasure-{request_id}")
 
     def send_policy_notices(self, version: str) -> None:
         self._run(POLICY_NOTICES, {"version": version}, f"policy-notices:{version}")

@@ -20,7 +20,7 @@ from headpix.outbox import dispatch_like, enqueue
 from headpix.purge import purge_originals
 from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
-from headpix.shoots import S, advance, enter_stage, load_shoot
+from headpix.shoots import S, ShootStopped, advance, enter_stage, load_shoot
 from headpix.storage import Keys
 from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe, default_steps
 from schemas.api import Gender
@@ -123,8 +123,13 @@ def train(
         result = services.pool.train(job)
     else:
         result = services.pool.train_reporting(job, _placing(services, shoot_id, on_progress))
-    # The reference face is computed while the crops exist and stored sealed beside the model.
-    template = template_from_crops([services.store.get(key) for key in crops])
+    try:
+        _stop_if_ended(services, shoot_id, weights_key)
+        # The reference face is computed while the crops exist and stored sealed beside the model.
+        template = template_from_crops([services.store.get(key) for key in crops])
+    except Exception:
+        _stop_if_ended(services, shoot_id, weights_key)  # cancelled meanwhile: its crops are gone
+        raise
     if template is not None:
         services.store.put(Keys.reference_template(customer_id, shoot_id, model_id), template.to_bytes())
     del template
@@ -144,12 +149,24 @@ def train(
     return TrainOutcome(result.steps, result.losses[0], result.losses[-1], tuple(result.losses), False)
 
 
+def _stop_if_ended(services: Services, shoot_id: str, weights_key: str) -> None:
+    """A shoot cancelled (or failed) while its model trained keeps no model: the weights go."""
+    with services.db.session() as session:
+        status = load_shoot(session, shoot_id).status
+    if status in (S.cancelled.value, S.failed.value):
+        services.raw_store.delete(weights_key)
+        raise ShootStopped(f"shoot {shoot_id} is {status}; its trained weights were deleted")
+
+
 def generate(services: Services, shoot_id: str) -> int:
     """Render every planned headshot not yet rendered; returns how many exist afterwards."""
     from headpix.styles import plan_renders
 
     with services.db.session() as session:
         shoot = load_shoot(session, shoot_id)
+        rendered = bool(shoot.headshots) and all(h.rendered_at is not None for h in shoot.headshots)
+        if shoot.status == S.delivering.value and rendered:
+            return len(shoot.headshots)  # resumed after a crash while delivering: nothing to render
         enter_stage(shoot, S.generating)
         model = session.scalar(select(IdentityModel).where(IdentityModel.shoot_id == shoot_id))
         if model is None:

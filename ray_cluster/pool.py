@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import ray
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
+from ray_cluster.capacity import ACTOR_PREFIX, PoolUnavailable, pool_size, remote_loads, wanted_names
 from ray_cluster.jobs import GenerateJob, GenerateResult, TrainJob, TrainResult
 from ray_cluster.progress import train_with_reports
 from ray_cluster.worker import StudioWorker
 
-ACTOR_PREFIX = "headpix-studio"
 MAX_ATTEMPTS = 3  # a job survives two dead actors, then the failure is real
+GROW_EVERY_S = 5.0  # how often a GPU pool looks for GPUs (nodes) that joined the cluster
 _DEAD = (RayActorError, ActorUnavailableError)
-R = TypeVar("R")
-
-
-def pool_size(gpus_per_actor: float, cpu_actors: int, resources: dict[str, float]) -> int:
-    """Actors that fit the cluster's GPUs (fractional GPUs allowed), or cpu_actors without GPUs."""
-    gpus = resources.get("GPU", 0.0)
-    if gpus_per_actor > 0:
-        if gpus < gpus_per_actor:
-            raise RuntimeError(
-                f"HEADPIX_GPUS_PER_ACTOR={gpus_per_actor} but the Ray cluster has {gpus:g} GPUs; "
-                "lower it or set it to 0 to run on CPU"
-            )
-        return max(1, math.floor(gpus / gpus_per_actor + 1e-9))
-    return cpu_actors
-
-
-class PoolUnavailable(RuntimeError):
-    """No studio actor came alive in time: the cluster lacks a free GPU node."""
+__all__ = ["ACTOR_PREFIX", "PoolUnavailable", "WorkerPool", "pool_size"]
 
 
 class WorkerPool:
@@ -45,8 +28,7 @@ class WorkerPool:
 
     An actor takes jobs only once it has answered a ping: a replacement that cannot be placed
     yet (its node is gone) waits in Ray's queue without holding work, and joins the pool when a
-    node with a free GPU appears. No call waits without a timeout.
-    """
+    node with a free GPU appears; GPUs that join later grow the pool. No call waits for ever."""
 
     def __init__(
         self,
@@ -77,20 +59,46 @@ class WorkerPool:
         self.acquire_timeout_s = acquire_timeout_s
         self.job_timeout_s = job_timeout_s
         size = pool_size(gpus_per_actor, cpu_actors, ray.cluster_resources())
+        self._gpus_per_actor = gpus_per_actor
+        self._next_grow = time.monotonic() + GROW_EVERY_S
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._busy: dict[str, int] = {}
-        self._served: dict[str, int] = {}
         self._actors: dict[str, Any] = {}
         self._ready: set[str] = set()
         self._running_on: dict[str, str] = {}
+        self._refs: dict[str, Any] = {}  # job id -> the running call's ObjectRef
         self._closed = False
-        for index in range(size):
-            name = f"{ACTOR_PREFIX}-{index}"
-            self._actors[name] = self._spawn(name)
-            self._busy[name] = 0
-            self._served[name] = 0
+        self._add(wanted_names(size, self._named_in_cluster()))
+
+    def _named_in_cluster(self) -> list[str]:
+        """Studio actors alive or pending in the cluster (shared, detached pools only)."""
+        if not self._options.get("lifetime"):
+            return []
+        try:
+            return [str(n) for n in ray.util.list_named_actors()]
+        except Exception:
+            return []
+
+    def _add(self, names: list[str]) -> None:
+        with self._lock:
+            fresh = [n for n in names if n not in self._actors and not self._closed]
+            for name in fresh:
+                self._actors[name] = self._spawn(name)
+                self._busy[name] = 0
+        for name in fresh:
             self._watch(name, self._actors[name])
+
+    def _grow(self) -> None:
+        """A GPU node joined (or came back): add the actors its GPUs hold; they join once alive."""
+        if self._gpus_per_actor <= 0 or time.monotonic() < self._next_grow:
+            return
+        self._next_grow = time.monotonic() + GROW_EVERY_S
+        try:
+            size = pool_size(self._gpus_per_actor, 0, ray.cluster_resources())
+        except RuntimeError:
+            return  # no GPU in the cluster right now: the pool keeps what it has
+        self._add(wanted_names(size, self._named_in_cluster()))
 
     def _spawn(self, name: str) -> Any:
         remote = ray.remote(StudioWorker).options(name=name, **self._options)
@@ -132,44 +140,40 @@ class WorkerPool:
     def wait_ready(self, timeout_s: float) -> list[str]:
         """Block until every actor has answered its first ping (or the timeout); the ready names."""
         deadline = time.monotonic() + timeout_s
-        with self._changed:
-            while len(self._ready) < len(self._actors) and time.monotonic() < deadline:
+        while True:
+            self._grow()
+            with self._changed:
+                if len(self._ready) >= len(self._actors) or time.monotonic() >= deadline:
+                    return sorted(self._ready)
                 self._changed.wait(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
-            return sorted(self._ready)
 
     def busy(self) -> dict[str, int]:
         with self._lock:
             return dict(self._busy)
 
-    def _remote_loads(self, names: list[str]) -> dict[str, int]:
-        """Jobs queued at each actor by every driver; detached pools are shared by flow runs."""
-        if not self._options.get("lifetime") or len(names) < 2:
-            return dict.fromkeys(names, 0)
-        refs = {n: self._actors[n].load.remote() for n in names}
-        done, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=2.0)
-        loads: dict[str, int] = {}
-        for name, ref in refs.items():
-            try:
-                loads[name] = int(ray.get(ref, timeout=0)) if ref in done else 1_000
-            except Exception:
-                loads[name] = 1_000  # dead or unreachable: last choice; the call will tell
-        return loads
+    def ask_ready(self, method: str, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Each ready actor's answer to ``node`` (its Ray node id) or ``load`` (jobs queued there
+        by any driver), by actor name: ids and counts only, for operators and tests."""
+        with self._lock:
+            refs = {n: getattr(self._actors[n], method).remote() for n in sorted(self._ready)}
+        return {n: ray.get(ref, timeout=timeout_s) for n, ref in refs.items()}
 
     def _acquire(self, avoid: set[str]) -> str:
         """Least loaded ready actor; ties go to the lowest index (a quiet pool reuses one warm actor)."""
         deadline = time.monotonic() + self.acquire_timeout_s
         while True:
+            self._grow()
             with self._lock:
                 ready = [n for n in self._actors if n in self._ready]
                 candidates = [n for n in ready if n not in avoid] or ready
             if candidates:
-                loads = self._remote_loads(candidates)
+                shared = bool(self._options.get("lifetime"))
+                loads = remote_loads({n: self._actors[n] for n in candidates}) if shared else {}
                 with self._lock:
                     live = [n for n in candidates if n in self._ready]
                     if live:
                         # Shared (detached) pools break ties at random: drivers that ask at the
                         # same moment would otherwise all pick the lowest index.
-                        shared = bool(self._options.get("lifetime"))
                         name = min(
                             live,
                             key=lambda n: (loads.get(n, 0) + self._busy[n], random.random() if shared else n),
@@ -185,10 +189,17 @@ class WorkerPool:
             with self._changed:
                 self._changed.wait(timeout=min(left, 1.0))
 
-    def _release(self, name: str) -> None:
+    def _release(self, name: str, job_id: str) -> None:
         with self._lock:
             self._busy[name] -= 1
-            self._served[name] += 1
+            self._refs.pop(job_id, None)
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a job this pool dispatched: the actor checks between steps and writes nothing."""
+        with self._lock:
+            ref = self._refs.get(job_id)
+        if ref is not None:
+            ray.cancel(ref)
 
     def _replace(self, name: str, dead: Any) -> None:  # dead: an ActorHandle
         """Start a fresh actor under the dead one's name; it takes jobs once it answers."""
@@ -229,6 +240,8 @@ class WorkerPool:
             try:
                 self._note_node(job.job_id, actor)
                 ref = getattr(actor, method).remote(job, *args)
+                with self._lock:
+                    self._refs[job.job_id] = ref
                 return ray.get(ref, timeout=self.job_timeout_s)
             except GetTimeoutError:
                 ray.cancel(ref, force=True)
@@ -240,8 +253,12 @@ class WorkerPool:
                 last = error
                 tried.add(name)
                 self._replace(name, actor)
+            except BaseException as stop:
+                if not isinstance(stop, Exception):  # SIGTERM or Ctrl-C: the caller goes away
+                    self.cancel(job.job_id)
+                raise
             finally:
-                self._release(name)
+                self._release(name, job.job_id)
         raise RuntimeError(f"job {job.job_id}: {MAX_ATTEMPTS} actors died running it") from last
 
     def train(self, job: TrainJob, progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
@@ -257,7 +274,7 @@ class WorkerPool:
     ) -> TrainResult:
         """Train, calling ``on_progress(step, total, loss)`` here, in the caller's thread, about
         ``reports`` times as the actor trains (steps and losses only: nothing personal)."""
-        return train_with_reports(self.train, job, on_progress, reports)
+        return train_with_reports(self.train, job, on_progress, reports, cancel=self.cancel)
 
     def generate(self, job: GenerateJob) -> GenerateResult:
         """Render a job's headshots on the least busy actor; blocks until they are stored."""
@@ -266,14 +283,8 @@ class WorkerPool:
 
     def base_model_loads(self) -> dict[str, int]:
         """Base-model loads per live actor: 1 each while actors are reused across shoots."""
-        names = list(self._actors)
-        refs = [self._actors[n].base_model_loads.remote() for n in names]
-        counts = ray.get(refs, timeout=self.job_timeout_s)
-        return dict(zip(names, counts, strict=True))
-
-    def served(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._served)
+        refs = {n: actor.base_model_loads.remote() for n, actor in self._actors.items()}
+        return {n: int(ray.get(ref, timeout=self.job_timeout_s)) for n, ref in refs.items()}
 
     def kill_actor(self, name: str) -> None:
         """Kill one actor as a crash would (tests); the pool replaces it on the next failed call."""

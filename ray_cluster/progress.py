@@ -21,10 +21,15 @@ def _empty(queue: Any) -> bool:
 
 
 def train_with_reports(
-    train: Callable[[TrainJob, Progress], TrainResult], job: TrainJob, on_progress: Progress, reports: int
+    train: Callable[[TrainJob, Progress], TrainResult],
+    job: TrainJob,
+    on_progress: Progress,
+    reports: int,
+    cancel: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Run ``train(job, report)`` and call ``on_progress`` here as the actor reports; a lost queue
-    (its node died) only stops the reports, never the training."""
+    (its node died) only stops the reports, never the training. When this thread is stopped
+    (SIGTERM: the flow run was cancelled), ``cancel(job_id)`` stops the actor's job too."""
     from ray.util.queue import Empty, Queue
 
     # The queue lives on the head node: it holds no GPU work and must outlive a lost GPU node.
@@ -56,8 +61,13 @@ def train_with_reports(
     try:
         with ThreadPoolExecutor(max_workers=1) as runner:
             training = runner.submit(train, job, report)
-            while not training.done():
-                drain(0.5)
+            try:
+                while not training.done():
+                    drain(0.5)
+            except BaseException as stop:
+                if cancel is not None and not isinstance(stop, Exception):
+                    cancel(job.job_id)  # before leaving the executor, which waits for the call
+                raise
             while queue_alive and not _empty(queue):
                 drain(0.1)
             return training.result()

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 BOOTSTRAP_CONFIG = "provider:\n  type: local\n"
 NAMESPACE = "headpix"
@@ -67,12 +72,34 @@ def _is_loopback(address: str) -> bool:
     return address.split("://")[-1].startswith(("127.0.0.1:", "localhost:"))
 
 
+@contextmanager
+def keep_sigterm_handler() -> Iterator[None]:
+    """Keep the SIGTERM handler the process installed itself across ``ray.init``.
+
+    Ray replaces it with one that calls ``sys.exit``: in a flow-run process that is Prefect's
+    bridge, which turns the worker's SIGTERM on cancellation into a Cancelled run (and the
+    ``on_cancellation`` hooks); through Ray's handler the run ends Crashed instead.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if callable(before) and signal.getsignal(signal.SIGTERM) is not before:
+            signal.signal(signal.SIGTERM, before)
+
+
 def connect(address: str | None, *, temp_dir: Path | None = None, object_store_mb: int = 256) -> None:
     """Connect once: to ``address`` (or RAY_ADDRESS) if given, else start a local Ray."""
     import ray
 
     if ray.is_initialized():
         return
+    with keep_sigterm_handler():
+        _connect(ray, address, temp_dir, object_store_mb)
+
+
+def _connect(ray: Any, address: str | None, temp_dir: Path | None, object_store_mb: int) -> None:
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     ensure_bootstrap_config()
     if address or os.environ.get("RAY_ADDRESS"):

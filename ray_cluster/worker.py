@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,23 @@ from ray_cluster.jobs import (
 # torch and diffusers are imported inside the actor only (in the methods below): the flow-run
 # processes that create the actors import this module too, and must stay light.
 ProgressCallback = Callable[[int, int, float], None]
+
+
+class JobCancelled(RuntimeError):
+    """The caller cancelled the job (its flow run was cancelled): stop and write nothing."""
+
+
+def stop_if_cancelled() -> None:
+    """Raise JobCancelled inside an actor task that ``ray.cancel`` was called on (Ray sets a flag:
+    a running task of a threaded actor is never interrupted, so the work checks between steps)."""
+    try:
+        import ray
+
+        cancelled = ray.is_initialized() and ray.get_runtime_context().is_canceled()
+    except (ImportError, RuntimeError):  # outside Ray, or not in an actor task
+        cancelled = False
+    if cancelled:
+        raise JobCancelled("job cancelled by its caller; nothing was written")
 
 
 def node_id() -> str:
@@ -65,6 +83,9 @@ class StudioWorker:
         # while ping() and load() still answer (the actor runs with a few threads).
         self._gate = threading.Lock()
         self._queued = 0
+        # (job id, kind, arrived, started, ended) wall-clock times of recent jobs: ids and
+        # times only, for operators and bench/stack.py (queueing and idle gaps per actor).
+        self._history: deque[tuple[str, str, float, float, float]] = deque(maxlen=512)
         self._loads = 0
         # Class images are generic (no customer in them), so caching them per class prompt is fine.
         self._class_cache: dict[tuple[str, int], list[Any]] = {}
@@ -89,18 +110,26 @@ class StudioWorker:
         """Jobs running or waiting here, whichever driver sent them."""
         return self._queued
 
+    def history(self) -> list[tuple[str, str, float, float, float]]:
+        return list(self._history)
+
     @contextmanager
-    def _one_job(self) -> Iterator[None]:
+    def _one_job(self, kind: str, job_id: str) -> Iterator[None]:
         self._queued += 1
+        arrived = time.time()
         try:
             with self._gate:
-                yield
+                started = time.time()
+                try:
+                    yield
+                finally:
+                    self._history.append((job_id, kind, arrived, started, time.time()))
         finally:
             self._queued -= 1
 
     def train(self, job: TrainJob, progress: ProgressCallback | None = None) -> TrainResult:
         """Read the crops, train the identity LoRA, write its weights to job.output_key."""
-        with self._one_job():
+        with self._one_job("train", job.job_id):
             return self._train(job, progress)
 
     def _train(self, job: TrainJob, progress: ProgressCallback | None) -> TrainResult:
@@ -112,15 +141,22 @@ class StudioWorker:
         class_images: list[Any] = []
         if job.recipe.prior_preservation:
             class_images = self._class_images(job.class_prompt, job.recipe.resolution)
+
+        def step(done: int, total: int, loss: float) -> None:
+            stop_if_cancelled()
+            if progress is not None:
+                progress(done, total, loss)
+
         weights, losses = train_identity(
             self.pipe,
             crops,
             job.identity_prompt,
             job.class_prompt,
             job.recipe,
-            progress=progress,
+            progress=step,
             class_images=class_images,
         )
+        stop_if_cancelled()
         store.put(job.output_key, weights)
         del crops, weights
         return TrainResult(
@@ -150,7 +186,7 @@ class StudioWorker:
         With a reference template in the job, each headshot is scored for likeness and weak
         ones are rendered again (job.likeness); only the scores leave the worker.
         """
-        with self._one_job():
+        with self._one_job("generate", job.job_id):
             return self._generate(job)
 
     def _generate(self, job: GenerateJob) -> GenerateResult:
@@ -164,11 +200,13 @@ class StudioWorker:
 
         def render(requests: Sequence[RenderRequest]) -> list[bytes]:
             nonlocal rendered
+            stop_if_cancelled()
             rendered += len(requests)
             return render_loaded(self.pipe, requests, job.inference_steps, job.guidance_scale, job.batch_size)
 
         with identity_loaded(self.pipe, lora):
             kept = render_scored(render, job.renders, job.reference_template, job.likeness)
+        stop_if_cancelled()
         for request, shot in zip(job.renders, kept, strict=True):
             store.put(request.output_key, shot.png)
         return GenerateResult(

@@ -74,7 +74,11 @@ class Stack:
         procs.kill_tree(self.state.pids[name], sig=signal.SIGKILL)
 
     def restart_ray_node(self, name: str) -> None:
-        ray_nodes.gpu_node_up(self.layout, self.state, base_env(), name)
+        """Start the node again and wait until the cluster counts both GPUs: on a loaded machine a
+        raylet can time out registering, and its start is retried as at `stack up`."""
+        env = base_env()
+        ray_nodes.gpu_node_up(self.layout, self.state, env, name)
+        ray_nodes.wait_for_gpus(self.layout, self.state, env)
         self.layout.save(self.state)
 
     def node_pid_running(self, node_id: str) -> str | None:

@@ -236,6 +236,30 @@ def test_crashed_shoot_resumes_where_it_stopped(make_services, selfies):
     assert shoot_report(services, shoot_id).status.value == "delivered"
 
 
+def test_shoot_crashed_while_delivering_resumes_to_delivered(make_services, selfies):
+    """The run died after rendering, mid-delivery (its worker was killed): the resumed run renders
+    nothing again and delivers (found on the stack, where the resume failed on the transition)."""
+    services = make_services()
+    from headpix import stages
+    from headpix.shoots import S, advance, load_shoot, receive_shoot, register_customer
+
+    with services.db.session() as session:
+        customer = register_customer(session, services.keys, signup("deliver@example.com"), channel="cli")
+        session.expunge(customer)
+    shoot_id = receive_shoot(services, customer, [(p.file, p.data or b"") for p in selfies])
+    stages.validate(services, shoot_id)
+    stages.train(services, shoot_id)
+    stages.generate(services, shoot_id)
+    with services.db.session() as session:
+        advance(load_shoot(session, shoot_id), S.delivering)  # then the worker "crashes"
+    with services.db.session() as session:
+        rendered = {h.id: h.rendered_at for h in load_shoot(session, shoot_id).headshots}
+    runner.resume(services, shoot_id)
+    assert shoot_report(services, shoot_id).status.value == "delivered"
+    with services.db.session() as session:
+        assert {h.id: h.rendered_at for h in load_shoot(session, shoot_id).headshots} == rendered
+
+
 def test_cancel_deletes_originals_and_stops_the_shoot(make_services, selfies):
     services = make_services()
     from headpix.shoots import receive_shoot, register_customer
@@ -248,5 +272,6 @@ def test_cancel_deletes_originals_and_stops_the_shoot(make_services, selfies):
     runner.cancel(services, shoot_id)
     assert shoot_report(services, shoot_id).status.value == "cancelled"
     assert services.store.version_count(Keys.shoot(customer.id, shoot_id)) == 0
-    photoshoot(shoot_id)  # a late run does nothing
+    late = photoshoot(shoot_id, return_state=True)  # a late run does nothing, and says so
+    assert late.is_cancelled(), late
     assert shoot_report(services, shoot_id).status.value == "cancelled"

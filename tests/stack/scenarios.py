@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import queue
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +19,9 @@ from tests.fixtures_stack import Stack
 
 NAME = "Qwyxz Stack-Canary"
 DEADLINE_S = 420
+# Set once each fault has been dealt (the cancel scenario waits for them all: a killed worker
+# takes its flow runs along, and a restarted server leaves runs alive then without cancellation).
+FAULTS_DONE = {name: threading.Event() for name in ("ray_node_killed", "worker_killed", "server_restarted")}
 
 
 @dataclass
@@ -36,10 +44,13 @@ def shoot_row(stack: Stack, shoot_id: str) -> dict[str, Any]:
             ),
             {"id": shoot_id},
         ).one()
-        models = conn.execute(
-            sa.text("select count(*) from identity_models where shoot_id = :id"), {"id": shoot_id}
-        ).scalar_one()
-    return {**row._mapping, "identity_models": models}
+        counts = {
+            table: conn.execute(
+                sa.text(f"select count(*) from {table} where shoot_id = :id"), {"id": shoot_id}
+            ).scalar_one()
+            for table in ("identity_models", "headshots")
+        }
+    return {**row._mapping, **counts}
 
 
 engines: dict[str, sa.Engine] = {}
@@ -115,12 +126,68 @@ def ray_node_killed(stack: Stack, outcome: Outcome) -> None:
     name = stack.node_pid_running(holder["node"])
     assert name, f"no GPU node of the stack has Ray node id {holder['node']}"
     stack.kill_ray_node(name)
+    FAULTS_DONE["ray_node_killed"].set()  # a shoot started now may wait for the node: no harm
     outcome.notes.update(
         killed_node=holder["node"], killed_at_step=shoot_row(stack, outcome.shoot_id)["progress_step"]
     )
-    time.sleep(10)
-    stack.restart_ray_node(name)
+    try:
+        # A new shoot's pool starts while the node is gone; it must grow when the node returns.
+        probe = Probe(stack, "outage")
+        outcome.notes["probe"] = probe
+        outcome.notes["created"] = probe.next_event("created", timeout_s=240)
+        stack.restart_ray_node(name)
+        outcome.notes["restarted"] = name
+        outcome.notes["grown"] = probe.next_event("grown", timeout_s=480)
+    finally:
+        if "restarted" not in outcome.notes:
+            stack.restart_ray_node(name)
     outcome.notes["row"] = wait_delivered(stack, outcome.shoot_id, nudge_watchdog=True)
+
+
+class Probe:
+    """tests/stack/pool_probe.py in a client process of the stack, read one JSON event at a time."""
+
+    def __init__(self, stack: Stack, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.stack.pool_probe", *args],
+            env=stack.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put("")  # end of output
+
+    def next_event(self, event: str, *, timeout_s: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if not line:
+                stderr = self.process.stderr.read()[-3000:] if self.process.stderr else ""
+                raise AssertionError(f"pool probe ended before '{event}': {stderr}")
+            if line.startswith("{") and json.loads(line).get("event") == event:
+                return dict(json.loads(line))
+        raise AssertionError(f"pool probe: no '{event}' in {timeout_s:.0f} s")
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=30)
 
 
 def worker_killed(stack: Stack, outcome: Outcome) -> None:
@@ -135,15 +202,18 @@ def worker_killed(stack: Stack, outcome: Outcome) -> None:
             return True
         return row["status"] == "delivered"
 
-    wait_for(trained, timeout_s=DEADLINE_S, what="the identity model trained", poll_s=0.1)
-    assert holder, "the shoot was delivered before the worker could be killed"
-    worker = stack.worker_running(holder["flow_run_id"])
-    assert worker, f"no worker runs flow run {holder['flow_run_id']}"
-    stack.kill_worker(worker)
-    outcome.notes.update(
-        killed_worker=worker, status_at_kill=holder["status"], train_compute=holder["compute_seconds"]
-    )
-    stack.restart_worker(worker)
+    try:
+        wait_for(trained, timeout_s=DEADLINE_S, what="the identity model trained", poll_s=0.1)
+        assert holder, "the shoot was delivered before the worker could be killed"
+        worker = stack.worker_running(holder["flow_run_id"])
+        assert worker, f"no worker runs flow run {holder['flow_run_id']}"
+        stack.kill_worker(worker)
+        outcome.notes.update(
+            killed_worker=worker, status_at_kill=holder["status"], train_compute=holder["compute_seconds"]
+        )
+        stack.restart_worker(worker)
+    finally:
+        FAULTS_DONE["worker_killed"].set()
     outcome.notes["row"] = wait_delivered(stack, outcome.shoot_id, nudge_watchdog=True)
 
 
@@ -154,13 +224,86 @@ def server_restarted(stack: Stack, outcome: Outcome) -> None:
         what="the shoot under way",
     )
     outcome.notes["status_at_restart"] = shoot_row(stack, outcome.shoot_id)["status"]
-    stack.restart_prefect_server()
+    try:
+        stack.restart_prefect_server()
+    finally:
+        FAULTS_DONE["server_restarted"].set()
     outcome.notes["row"] = wait_delivered(stack, outcome.shoot_id, nudge_watchdog=True)
 
 
 def plain(stack: Stack, outcome: Outcome) -> None:
+    # Found by name before its flow starts: a run queued behind the concurrency limit is live.
+    outcome.notes["runs_at_start"] = run_states(stack, f"photoshoot-{outcome.shoot_id}")
     # The other scenarios' faults hit every shoot on the stack: this one may need the watchdog too.
     outcome.notes["row"] = wait_delivered(stack, outcome.shoot_id, nudge_watchdog=True)
+
+
+def run_states(stack: Stack, run_name: str) -> list[str]:
+    """The state type of every flow run with this name (a resumed shoot has several)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with (
+        temporary_settings(updates={PREFECT_API_URL: stack.env["PREFECT_API_URL"]}),
+        get_client(sync_client=True) as client,
+    ):
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[run_name])))
+        return [str(run.state_type.value if run.state_type else "") for run in runs]
+
+
+ARMED_CLI = "\n".join(
+    [
+        "import sys",
+        "import prefect.client.orchestration, prefect.client.schemas.filters, prefect.states",
+        "from headpix.app.cli import main",
+        "sys.stdin.readline()",
+        "sys.exit(main(sys.argv[1:]))",
+    ]
+)
+
+
+def cancelled(stack: Stack, outcome: Outcome) -> None:
+    """`headpix shoot cancel` while the actor trains; wait for the run to end (started after the faults)."""
+    holder: dict[str, Any] = {}
+
+    def training() -> bool:
+        row = shoot_row(stack, outcome.shoot_id)
+        if row["status"] == "training" and 0 < row["progress_step"] < row["progress_total"]:
+            holder.update(row)
+            return True
+        assert row["status"] in ("received", "validating", "training"), f"past training uncancelled: {row}"
+        return False
+
+    # `headpix shoot cancel`, its imports done ahead: a CLI starting on two loaded cores can take
+    # longer than the tiny training, and the cancel must land while the actor trains.
+    armed = subprocess.Popen(
+        [sys.executable, "-c", ARMED_CLI, "shoot", "cancel", outcome.shoot_id, "--json"],
+        env=stack.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(training, timeout_s=DEADLINE_S, what="training under way", poll_s=0.1)
+        stdout, stderr = armed.communicate("go\n", timeout=300)
+    finally:
+        if armed.poll() is None:
+            armed.kill()
+    assert armed.returncode == 0, f"headpix shoot cancel: {stdout}\n{stderr[-3000:]}"
+    outcome.notes["report"] = json.loads(stdout.strip().splitlines()[-1])
+    outcome.notes["cancelled_at_step"] = holder["progress_step"]
+    name = f"photoshoot-{outcome.shoot_id}"
+    final = ("CANCELLED", "COMPLETED", "FAILED", "CRASHED")
+    wait_for(
+        lambda: all(state in final for state in run_states(stack, name)),
+        timeout_s=240,
+        what="the shoot's flow run to end",
+        poll_s=1,
+    )
+    outcome.notes["runs"] = run_states(stack, name)
+    outcome.notes["row"] = shoot_row(stack, outcome.shoot_id)
 
 
 DRIVERS: dict[str, Callable[[Stack, Outcome], None]] = {
@@ -168,4 +311,5 @@ DRIVERS: dict[str, Callable[[Stack, Outcome], None]] = {
     "ray_node_killed": ray_node_killed,
     "worker_killed": worker_killed,
     "server_restarted": server_restarted,
+    "cancelled": cancelled,
 }

@@ -15,13 +15,26 @@ from typing import Any
 
 import pytest
 
+from headpix.app.stack.ray_nodes import GPU_NODES
 from headpix.samples import sample_photos
 from tests.fixtures_stack import Stack
-from tests.stack.scenarios import DEADLINE_S, DRIVERS, NAME, Outcome, engines, start, wait_for
+from tests.stack.scenarios import (
+    DEADLINE_S,
+    DRIVERS,
+    FAULTS_DONE,
+    NAME,
+    Outcome,
+    Probe,
+    engines,
+    run_states,
+    shoot_row,
+    start,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.stack]
 
-SCENARIOS = ("plain", "ray_node_killed", "worker_killed", "server_restarted")
+SCENARIOS = ("plain", "ray_node_killed", "worker_killed", "server_restarted", "cancelled")
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +47,39 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def outcomes(stack: Stack, photos: Path) -> Iterator[dict[str, Outcome]]:
-    """Start four shoots at once, then run each scenario's fault against its own shoot."""
+    """Start four shoots at once and run each scenario's fault against its own shoot; the shoot
+    to cancel starts once the faults are over (a killed worker would take its run along)."""
     results = {name: Outcome() for name in SCENARIOS}
 
     def run(name: str) -> None:
         try:
+            if name == "cancelled":
+                for event in FAULTS_DONE.values():
+                    event.wait(timeout=DEADLINE_S)
             start(stack, photos, results[name], name)
             DRIVERS[name](stack, results[name])
         except BaseException as error:  # reported by the scenario's own test
             results[name].error = f"{type(error).__name__}: {error}"
+        finally:
+            if name in FAULTS_DONE:
+                FAULTS_DONE[name].set()
 
     threads = [threading.Thread(target=run, args=(name,), daemon=True) for name in SCENARIOS]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=DEADLINE_S + 120)
+    probe: Probe | None = results["ray_node_killed"].notes.get("probe")
+    try:
+        if probe is not None and "grown" in results["ray_node_killed"].notes:
+            # Every shoot has ended: two jobs sent at once now go to both actors, one each.
+            probe.send("go")
+            results["ray_node_killed"].notes["jobs"] = probe.next_event("jobs", timeout_s=360)
+    except AssertionError as error:
+        results["ray_node_killed"].notes["jobs_error"] = str(error)
+    finally:
+        if probe is not None:
+            probe.stop()
     yield results
     for engine in engines.values():
         engine.dispose()
@@ -77,6 +108,9 @@ def test_shoot_start_returns_at_once_and_a_worker_delivers_it_on_gpu_nodes(
     outcome = outcomes["plain"]
     row = delivered_once(stack, outcome)
     assert outcome.start_status == "received", "shoot start must return before the shoot runs"
+    # The run is named when it is created, not when its flow starts: the watchdog finds a run
+    # that waits for a worker or a concurrency slot, and does not resume the shoot twice.
+    assert outcome.notes["runs_at_start"], "no run named photoshoot-<shoot id> right after the start"
     placement = row["placement"]
     assert set(placement) >= {"train", "generate"}, placement
     assert stack.state.head_node_id not in placement.values(), "an actor ran on the head node"
@@ -90,6 +124,42 @@ def test_ray_worker_node_killed_mid_training_delivers_with_one_email(
     row = delivered_once(stack, outcome)
     assert row["identity_models"] == 1
     assert row["placement"]["train"] != outcome.notes["killed_node"], "training must finish elsewhere"
+
+
+def test_a_pool_started_while_a_gpu_node_is_down_grows_when_it_returns(
+    stack: Stack, outcomes: dict[str, Outcome]
+) -> None:
+    notes = outcomes["ray_node_killed"].notes
+    assert "grown" in notes, outcomes["ray_node_killed"].error
+    assert notes["created"]["gpus"] == 1, notes["created"]  # the pool started with one GPU node
+    grown = notes["grown"]
+    assert len(grown["ready"]) == 2, grown
+    by_name = {stack.node_pid_running(node): node for node in grown["nodes"].values()}
+    assert set(by_name) == set(GPU_NODES), f"actors not on both GPU nodes: {grown}"
+    returned = by_name[notes["restarted"]]
+    assert returned != notes["killed_node"], "the returned node has a new Ray node id"
+    assert "jobs" in notes, notes.get("jobs_error")
+    assert returned in notes["jobs"]["nodes"], f"no later job ran on the returned node: {notes['jobs']}"
+
+
+def test_shoot_cancel_mid_training_cancels_the_run_and_leaves_nothing_behind(
+    stack: Stack, outcomes: dict[str, Outcome]
+) -> None:
+    """`headpix shoot cancel` through the Prefect client: the run is cancelled, the customer gets
+    no gallery, the originals are gone, and nothing is rendered after the cancel."""
+    outcome = outcomes["cancelled"]
+    assert not outcome.error, outcome.error
+    assert outcome.notes["report"]["status"] == "cancelled", outcome.notes["report"]
+    assert outcome.notes["runs"] == ["CANCELLED"], outcome.notes["runs"]
+    assert not delivery_mails(stack, outcome.email), "a cancelled shoot was delivered"
+    # The actors have since run every other job (the probe waited until they were idle).
+    assert "jobs" in outcomes["ray_node_killed"].notes, "the actors were not seen idle"
+    row = shoot_row(stack, outcome.shoot_id)
+    assert row["status"] == "cancelled", row
+    assert run_states(stack, f"photoshoot-{outcome.shoot_id}") == ["CANCELLED"]
+    residue = Probe(stack, "residue", outcome.shoot_id).next_event("residue", timeout_s=120)["versions"]
+    assert residue["originals"] == residue["crops"] == 0, f"originals not purged: {residue}"
+    assert residue["headshots"] == 0 and row["headshots"] == 0, f"headshots written: {residue}, {row}"
 
 
 def test_prefect_worker_killed_the_watchdog_resumes_without_retraining(
