@@ -98,31 +98,7 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
     if work.after("stop"):
         work.counts["shoots_cancelled"] = _stop_running_shoots(services, work)
         done(work, "stop")
-    within = work.scope.categories or _all_categories()
-    held: set[str] | None = None
-    if work.after("delete_rows"):
-        with services.db.session() as session:  # holds read in the transaction that deletes
-            held = held_categories(active_holds(session, work.customer_id, now)) & within
-            shoot_ids = _shoot_ids(session, work.customer_id)
-            work.counts.update(delete_rows(session, work.customer_id, work.scope, held, keys=services.keys))
-            mark(session, work, "delete_rows")
-        work.shoot_ids = shoot_ids
-    if held is None:
-        held = _held(services, work.customer_id, now) & within
-    if work.after("delete_objects"):
-        # Nothing held: the key store is shredded while the objects go (different services).
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shred") as pool:
-            shredding = pool.submit(_shred, services, work) if work.scope.everything and not held else None
-            shoot_ids = work.shoot_ids or object_shoot_ids(services, work.customer_id)
-            removed = sum(
-                services.raw_store.delete_prefix(prefix)
-                for prefix in object_prefixes(work.customer_id, shoot_ids, work.scope, held)
-            )
-            work.counts["object_versions"] = work.counts.get("object_versions", 0) + removed
-            done(work, "delete_objects")
-            if shredding is not None:
-                work.counts["data_keys"] = shredding.result()
-                done(work, "shred")
+    held = _delete(services, work, now)
     if held:
         return _wait_for_hold(services, work, held, now)
     if work.after("shred"):
@@ -137,6 +113,48 @@ def _erase(services: Services, request_id: str, now: datetime) -> str:
     scrub_sqlite_wal(services)
     log.info("erasure %s completed", request_id)
     return R.completed.value
+
+
+def _delete(services: Services, work: Work, now: datetime) -> set[str]:
+    """delete_rows, delete_objects and shred; returns the categories kept under a legal hold.
+
+    The holds are read in the transaction that deletes the rows; once they are known, the
+    object store is emptied and (nothing held) the key store shredded alongside that
+    transaction, since they are other services. A failure anywhere leaves the phases recorded
+    so far, and a retry repeats the rest: each is idempotent.
+    """
+    within = work.scope.categories or _all_categories()
+    rows, objects_left = work.after("delete_rows"), work.after("delete_objects")
+    key_left = work.after("shred")
+    with (
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="erase") as pool,
+        services.db.session() as session,
+    ):
+        held = held_categories(active_holds(session, work.customer_id, now)) & within
+        shoot_ids = _shoot_ids(session, work.customer_id)
+        objects = pool.submit(_delete_objects, services, work, shoot_ids, held) if objects_left else None
+        shredding = (
+            pool.submit(_shred, services, work) if key_left and work.scope.everything and not held else None
+        )
+        if rows:
+            work.counts.update(delete_rows(session, work.customer_id, work.scope, held, keys=services.keys))
+            mark(session, work, "delete_rows")
+        removed = objects.result() if objects else 0  # before the commit: a failure rolls rows back
+    if objects is not None:
+        work.counts["object_versions"] = work.counts.get("object_versions", 0) + removed
+        done(work, "delete_objects")
+    if shredding is not None:
+        work.counts["data_keys"] = shredding.result()
+        done(work, "shred")
+    return held
+
+
+def _delete_objects(services: Services, work: Work, shoot_ids: list[str], held: set[str]) -> int:
+    shoot_ids = shoot_ids or object_shoot_ids(services, work.customer_id)  # rows gone on a resumed run
+    return sum(
+        services.raw_store.delete_prefix(prefix)
+        for prefix in object_prefixes(work.customer_id, shoot_ids, work.scope, held)
+    )
 
 
 def _shred(services: Services, work: Work) -> int:
@@ -199,11 +217,6 @@ def _identifiers(session: Any, customer: Customer, address: str) -> list[str]:
         select(OriginalPhoto.sha256).join(Photoshoot).where(Photoshoot.customer_id == customer.id)
     )
     return [v for v in [customer.id, address, *hashes] if v]
-
-
-def _held(services: Services, customer_id: str, now: datetime) -> set[str]:
-    with services.db.session() as session:
-        return held_categories(active_holds(session, customer_id, now))
 
 
 def _shoot_ids(session: Any, customer_id: str) -> list[str]:

@@ -49,7 +49,6 @@ class Work:
     phase: str | None
     reply_to: str | None
     counts: dict[str, int] = field(default_factory=dict)
-    shoot_ids: list[str] = field(default_factory=list)
     unrecorded: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def after(self, phase: str) -> bool:
