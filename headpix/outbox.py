@@ -171,14 +171,17 @@ def _record(services: Services, message_id: str, **values: Any) -> None:
         )
 
 
-def backoff(attempts: int) -> timedelta:
+def backoff(attempts: int, base: timedelta = BACKOFF) -> timedelta:
     """Exponential backoff with jitter, capped."""
-    delay = min(BACKOFF * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    delay = min(base * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
     return delay * (1 + random.random() / 2)
 
 
-def dispatch(services: Services, message_id: str, *, now: datetime | None = None) -> Dispatched:
-    """Send one message at most once: claim it, hand it to the provider, record the outcome."""
+def dispatch(
+    services: Services, message_id: str, *, now: datetime | None = None, base: timedelta = BACKOFF
+) -> Dispatched:
+    """Send one message at most once: claim it, hand it to the provider, record the outcome.
+    A refusal puts it back ``pending`` for ``backoff(attempts, base)`` or a longer Retry-After."""
     now = now or utcnow()
     claimed = _claim(services, message_id, now)
     if isinstance(claimed, Dispatched):
@@ -194,12 +197,16 @@ def dispatch(services: Services, message_id: str, *, now: datetime | None = None
         attempts = _attempts(services, message_id)
         reason = str(error) if isinstance(error, ProviderRefused) else type(error).__name__
         if retryable and attempts < MAX_ATTEMPTS:
+            delay = backoff(attempts, base)
+            asked = error.retry_after_s if isinstance(error, ProviderRefused) else None
+            if asked is not None:
+                delay = max(delay, min(timedelta(seconds=asked), BACKOFF_CAP))
             _record(
                 services,
                 message_id,
                 status="pending",
                 last_error=reason,
-                next_attempt_at=now + backoff(attempts),
+                next_attempt_at=now + delay,
             )
             log.warning("outbox message %s not accepted (%s); will retry", message_id, reason)
             return Dispatched("pending")

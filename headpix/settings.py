@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     mail_backend: Literal["eml", "sendgrid"] = "eml"
     sendgrid_api_key: SecretStr = SecretStr("")
     sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_timeout_s: float = Field(
+        default=20.0, gt=0, description="an answer later than this leaves a message's fate unknown"
+    )
     mail_sender: str = "studio@headpix.example"
     public_url: str = "http://127.0.0.1:8000"
     gallery_link_days: int = Field(default=30, ge=1, le=365)
