@@ -88,6 +88,15 @@ def _placing(
     return report
 
 
+def _drop_strays(services: Services, customer_id: str, shoot_id: str, model_id: str) -> None:
+    """An earlier attempt that wrote its weights but never recorded them (a database restart,
+    a crash) left objects no row points at: once this attempt's model is recorded, they go."""
+    for key in services.store.list(Keys.shoot(customer_id, shoot_id) + "identity/"):
+        if not key.rsplit("/", 1)[-1].startswith(model_id):
+            removed = services.store.delete(key)
+            log.info("shoot %s: %d versions of an unrecorded identity object removed", shoot_id, removed)
+
+
 def train(
     services: Services, shoot_id: str, on_progress: Callable[[int, int, float], None] | None = None
 ) -> TrainOutcome:
@@ -141,6 +150,7 @@ def train(
                 final_loss=result.losses[-1],
             )
         )
+    _drop_strays(services, customer_id, shoot_id, model_id)
     return TrainOutcome(result.steps, result.losses[0], result.losses[-1], tuple(result.losses), False)
 
 
