@@ -27,6 +27,16 @@ class Outcome:
 
 
 def shoot_row(stack: Stack, shoot_id: str) -> dict[str, Any]:
+    """The shoot's row; waits out a restart of the stack's PostgreSQL (fault tests restart it)."""
+    for _ in range(60):
+        try:
+            return _shoot_row(stack, shoot_id)
+        except sa.exc.OperationalError:
+            time.sleep(1)
+    return _shoot_row(stack, shoot_id)
+
+
+def _shoot_row(stack: Stack, shoot_id: str) -> dict[str, Any]:
     engine = _engine(stack)
     with engine.connect() as conn:
         row = conn.execute(
@@ -48,7 +58,7 @@ engines: dict[str, sa.Engine] = {}
 def _engine(stack: Stack) -> sa.Engine:
     url = stack.env["HEADPIX_DATABASE_URL"]
     if url not in engines:
-        engines[url] = sa.create_engine(url, pool_size=4, hide_parameters=True)
+        engines[url] = sa.create_engine(url, pool_size=4, pool_pre_ping=True, hide_parameters=True)
     return engines[url]
 
 
