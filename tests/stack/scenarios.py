@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,14 +158,22 @@ def worker_killed(stack: Stack, outcome: Outcome) -> None:
     outcome.notes["row"] = wait_delivered(stack, outcome.shoot_id, nudge_watchdog=True)
 
 
+# Set once the Prefect server is back: the plain shoot starts after it, because a task run
+# begun while the server is down is never recorded there and the UI check would miss its stage.
+SERVER_RESTARTED = threading.Event()
+
+
 def server_restarted(stack: Stack, outcome: Outcome) -> None:
-    wait_for(
-        lambda: shoot_row(stack, outcome.shoot_id)["status"] in ("training", "generating"),
-        timeout_s=DEADLINE_S,
-        what="the shoot under way",
-    )
-    outcome.notes["status_at_restart"] = shoot_row(stack, outcome.shoot_id)["status"]
-    stack.restart_prefect_server()
+    try:
+        wait_for(
+            lambda: shoot_row(stack, outcome.shoot_id)["status"] in ("training", "generating"),
+            timeout_s=DEADLINE_S,
+            what="the shoot under way",
+        )
+        outcome.notes["status_at_restart"] = shoot_row(stack, outcome.shoot_id)["status"]
+        stack.restart_prefect_server()
+    finally:
+        SERVER_RESTARTED.set()
     outcome.notes["row"] = wait_delivered(stack, outcome.shoot_id, nudge_watchdog=True)
 
 
