@@ -110,6 +110,9 @@ def wait_all(services: Any, started: dict[str, float], timeout_s: float) -> dict
         for shoot_id in started:
             if shoot_id not in done and (end := ending(services, shoot_id)) is not None:
                 done[shoot_id] = end
+                emailed = round(end["emailed_at"] - started[shoot_id], 1) if end["emailed_at"] else None
+                progress = {"done": len(done), "status": end["status"], "turnaround_s": emailed}
+                print(json.dumps(progress), file=sys.stderr, flush=True)  # survives an interrupted run
         time.sleep(1)
     return done
 
