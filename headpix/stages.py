@@ -88,12 +88,30 @@ def _placing(
     return report
 
 
-def _drop_strays(services: Services, customer_id: str, shoot_id: str, model_id: str) -> None:
-    """An earlier attempt that wrote its weights but never recorded them (a database restart,
-    a crash) left objects no row points at: once this attempt's model is recorded, they go."""
-    for key in services.store.list(Keys.shoot(customer_id, shoot_id) + "identity/"):
-        if not key.rsplit("/", 1)[-1].startswith(model_id):
+def _drop_strays(services: Services, customer_id: str, shoot_id: str, *, keep: str) -> None:
+    """Once a model is recorded (``keep``), identity objects no row records go (an attempt that
+    wrote them, then failed); no other trainer can record after this: one row per shoot."""
+    keys = services.store.list(Keys.shoot(customer_id, shoot_id) + "identity/")
+    _drop(services, shoot_id, [k for k in keys if k.rsplit("/", 1)[-1].split(".", 1)[0] != keep])
+
+
+def _recorded(services: Services, model_id: str) -> bool:
+    """Whether the model's row exists; when the database cannot say, assume it does (keep)."""
+    try:
+        with services.db.session() as session:
+            return session.get(IdentityModel, model_id) is not None
+    except Exception:
+        return True
+
+
+def _drop(services: Services, shoot_id: str, keys: list[str]) -> None:
+    for key in keys:
+        try:
             removed = services.store.delete(key)
+        except Exception as error:  # best effort: the sweep's leftover scan is the net
+            log.warning("shoot %s: unrecorded identity object kept (%s)", shoot_id, type(error).__name__)
+            continue
+        if removed:
             log.info("shoot %s: %d versions of an unrecorded identity object removed", shoot_id, removed)
 
 
@@ -109,7 +127,13 @@ def train(
         shoot = load_shoot(session, shoot_id)
         existing = session.scalar(select(IdentityModel).where(IdentityModel.shoot_id == shoot_id))
         if existing is not None:
-            return TrainOutcome(existing.steps, existing.first_loss, existing.final_loss, (), True)
+            reused = TrainOutcome(existing.steps, existing.first_loss, existing.final_loss, (), True)
+            customer_id, model_id = shoot.customer_id, existing.id
+    if existing is not None:
+        _drop_strays(services, customer_id, shoot_id, keep=model_id)
+        return reused
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
         enter_stage(shoot, S.training)
         crops = [p.crop_key for p in shoot.photos if p.verdict == "accepted" and p.crop_key]
         class_word = Gender(shoot.customer.gender).class_word
@@ -128,29 +152,36 @@ def train(
         output_key=weights_key,
         recipe=TrainRecipe(steps=steps, resolution=_train_resolution(services), seed=seed),
     )
-    if on_progress is None:
-        result = services.pool.train(job)
-    else:
-        result = services.pool.train_reporting(job, _placing(services, shoot_id, on_progress))
-    # The reference face is computed while the crops exist and stored sealed beside the model.
-    template = template_from_crops([services.store.get(key) for key in crops])
-    if template is not None:
-        services.store.put(Keys.reference_template(customer_id, shoot_id, model_id), template.to_bytes())
-    del template
-    with services.db.session() as session:
-        _record_compute(load_shoot(session, shoot_id), "train", result.seconds, result.node_id)
-        session.add(
-            IdentityModel(
-                id=model_id,
-                shoot_id=shoot_id,
-                weights_key=weights_key,
-                base_model=settings.base_model,
-                steps=result.steps,
-                first_loss=result.losses[0],
-                final_loss=result.losses[-1],
+    try:
+        if on_progress is None:
+            result = services.pool.train(job)
+        else:
+            result = services.pool.train_reporting(job, _placing(services, shoot_id, on_progress))
+        # The reference face is computed while the crops exist and stored sealed beside the model.
+        template = template_from_crops([services.store.get(key) for key in crops])
+        if template is not None:
+            services.store.put(Keys.reference_template(customer_id, shoot_id, model_id), template.to_bytes())
+        del template
+        with services.db.session() as session:
+            _record_compute(load_shoot(session, shoot_id), "train", result.seconds, result.node_id)
+            session.add(
+                IdentityModel(
+                    id=model_id,
+                    shoot_id=shoot_id,
+                    weights_key=weights_key,
+                    base_model=settings.base_model,
+                    steps=result.steps,
+                    first_loss=result.losses[0],
+                    final_loss=result.losses[-1],
+                )
             )
-        )
-    _drop_strays(services, customer_id, shoot_id, model_id)
+    except BaseException:
+        # This attempt's objects were never recorded (its run failed, or a concurrent run of the
+        # same shoot, resumed by the watchdog, recorded first): they go; no one else's.
+        if not _recorded(services, model_id):
+            _drop(services, shoot_id, [weights_key, Keys.reference_template(customer_id, shoot_id, model_id)])
+        raise
+    _drop_strays(services, customer_id, shoot_id, keep=model_id)
     return TrainOutcome(result.steps, result.losses[0], result.losses[-1], tuple(result.losses), False)
 
 
