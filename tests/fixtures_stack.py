@@ -47,6 +47,7 @@ class Stack:
     state: StackState
     _s3_rules: list[dict[str, Any]] = field(default_factory=list)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock)
+    _s3_seed: int = 0
 
     @property
     def env(self) -> dict[str, str]:
@@ -133,10 +134,13 @@ class Stack:
             {"count": count, "mode": mode, **options},
         )
 
-    def mail_fault_rate(self, rate: float, *, seed: int, modes: tuple[str, ...] = ("500", "429")) -> None:
-        """Refuse a seeded share of every send (load tests); rate 0 turns it off."""
+    def mail_fault_rate(
+        self, rate: float, *, seed: int, modes: tuple[str, ...] = ("500", "429"), prefix: str = ""
+    ) -> None:
+        """Refuse a seeded share of the sends to addresses starting with ``prefix`` (load tests);
+        rate 0 turns it off."""
         url = f"http://127.0.0.1:{self.state.ports['mail']}/control/rate"
-        _post(url, {"rate": rate, "seed": seed, "modes": list(modes)})
+        _post(url, {"rate": rate, "seed": seed, "modes": list(modes), "prefix": prefix})
 
     def mail_stats(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.state.ports['mail']}/control/stats"
@@ -144,20 +148,22 @@ class Stack:
             return dict(json.loads(response.read()))
 
     def s3_faults(self, rules: list[dict[str, Any]], *, seed: int = 0) -> dict[str, Any]:
-        """Replace the S3 proxy's fault rules (``headpix.app.stack.s3faults``); [] passes all."""
+        """Replace the S3 proxy's fault rules (``headpix.app.stack.s3faults``) and its seed;
+        [] passes all."""
         with self._rules_lock:
             self._s3_rules[:] = rules
-            return self._send_rules(seed)
+            self._s3_seed = seed
+            return self._send_rules()
 
-    def add_s3_fault(self, rule: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
+    def add_s3_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
         """Add one rule to those in force (concurrent scenarios each add their own)."""
         with self._rules_lock:
             self._s3_rules.append(rule)
-            return self._send_rules(seed)
+            return self._send_rules()
 
-    def _send_rules(self, seed: int) -> dict[str, Any]:
+    def _send_rules(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.state.ports['s3faults']}/control/faults"
-        return _post(url, {"seed": seed, "rules": list(self._s3_rules)})
+        return _post(url, {"seed": self._s3_seed, "rules": list(self._s3_rules)})
 
     def s3_stats(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.state.ports['s3faults']}/control/stats"

@@ -1,4 +1,4 @@
-"""Checks of a shoot's ending on the stack after a fault (tests/stack/test_faults.py, test_load.py).
+"""Checks of a shoot's ending on the stack after a fault (tests/stack/test_faults.py).
 
 Every check reads the stack's own stores: PostgreSQL rows, moto's S3 server (directly, not
 through the fault proxy), the mail recorder and the Prefect API.

@@ -1,7 +1,8 @@
 """Faults production brings, injected into concurrent shoots on the stack; each ending checked.
 
-Four tiny shoots start at once; each carries its own faults, aimed at it alone (S3 rules match
-its shoot id, mail faults its recipient), at a named stage:
+Four tiny shoots start at once, with the eight shoots of the load test; each of the four carries
+its own faults, aimed at it alone (S3 rules match its shoot id, mail faults its recipient), at
+a named stage:
 
 - ``s3_and_mail``: generate — headshot PUTs answer 500 twice per key, the identity model's GET
   is cut mid-body once; deliver — SendGrid answers 500 twice.
@@ -14,10 +15,15 @@ its shoot id, mail faults its recipient), at a named stage:
 Each test checks one shoot's ending: delivered with one delivery email, or failed with a
 customer message and one failure email; originals gone; nothing half-written; nothing personal
 in Prefect; and, where an operator must act, a trace by id.
+
+Load: the eight other shoots have a seeded 10 % of their S3 and SendGrid requests fail; all eight
+must be delivered with one email each. One batch of twelve, not two, to fit the time budget.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,6 +86,12 @@ def arm_spent(stack: Stack, outcome: Outcome) -> None:
     )
 
 
+# The load: 8 more shoots at the same time, S3 and SendGrid failing a seeded 10 % of their
+# requests (a hash of seed, operation, key and attempt decides); HEADPIX_LOAD_SEED replays a seed.
+LOAD = [f"load-{i}" for i in range(8)]
+RATE = 0.10
+SEED = int(os.environ.get("HEADPIX_LOAD_SEED") or random.SystemRandom().randrange(1, 10**6))
+
 SCENARIOS: dict[str, tuple[dict[str, Any] | None, Any]] = {
     # name: (mail fault armed before the shoot starts, S3 or PostgreSQL fault armed after)
     "s3_and_mail": ({"count": 2, "mode": "500"}, arm_generate_faults),
@@ -97,31 +109,46 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def arm_load_faults(stack: Stack, outcome: Outcome) -> None:
+    """A load shoot: a seeded 10 % of its S3 writes answer 503 and of its reads are cut."""
+    sid = outcome.shoot_id
+    stack.add_s3_fault(
+        {"name": "load-write", "ops": ["PUT", "DELETE_OBJECTS"], "match": sid, "mode": "503", "rate": RATE}
+    )
+    stack.add_s3_fault({"name": "load-read", "ops": ["GET"], "match": sid, "mode": "reset", "rate": RATE})
+
+
 @pytest.fixture(scope="module")
 def faulted(stack: Stack, photos: Path) -> Iterator[dict[str, Outcome]]:
-    results = {name: Outcome() for name in SCENARIOS}
+    """The fault scenarios and the load shoots, all at once (one batch fits the time budget)."""
+    results = {name: Outcome() for name in [*SCENARIOS, *LOAD]}
+    stack.s3_faults([], seed=SEED)
+    stack.mail_fault_rate(RATE, seed=SEED, prefix="stack.load-")
 
     def run(name: str) -> None:
-        outcome, (mail_fault, arm) = results[name], SCENARIOS[name]
+        outcome, (mail_fault, arm) = results[name], SCENARIOS.get(name, (None, arm_load_faults))
         try:
             if mail_fault:
                 stack.fail_mail(to=f"stack.fault-{name}@example.com", **mail_fault)
-            start(stack, photos, outcome, f"fault-{name}")
+            start(stack, photos, outcome, name if name in LOAD else f"fault-{name}")
             if arm:
                 arm(stack, outcome)
             outcome.notes["row"] = wait_delivered(stack, outcome.shoot_id, nudge_watchdog=True)
         except BaseException as error:  # reported by the scenario's own test
             outcome.error = f"{type(error).__name__}: {error}"
 
-    threads = [threading.Thread(target=run, args=(name,), daemon=True) for name in SCENARIOS]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=DEADLINE_S + 120)
-    yield results
-    stack.s3_faults([])
-    for engine in engines.values():
-        engine.dispose()
+    threads = [threading.Thread(target=run, args=(name,), daemon=True) for name in results]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=DEADLINE_S + 180)
+        yield results
+    finally:
+        stack.s3_faults([])
+        stack.mail_fault_rate(0.0, seed=0)
+        for engine in engines.values():
+            engine.dispose()
 
 
 def fired(stack: Stack, rule: str) -> int:
@@ -196,3 +223,22 @@ def test_sendgrid_hanging_after_accepting_gives_one_email_and_a_needs_attention_
     report = stack.cli_json("compliance", "report")
     flagged = [m for m in report["mail_needs_attention"] if m["message_id"] == mail["id"]]
     assert flagged and flagged[0]["ref_id"] == outcome.shoot_id, report["mail_needs_attention"]
+
+
+def test_eight_shoots_at_once_under_ten_percent_s3_and_sendgrid_faults_all_deliver_once(
+    stack: Stack, faulted: dict[str, Outcome]
+) -> None:
+    seed = f"seed {SEED} (replay: HEADPIX_LOAD_SEED={SEED})"
+    loaded = [faulted[name] for name in LOAD]
+    errors = [o.error for o in loaded if o.error]
+    assert not errors, f"{seed}: {errors}"
+    statuses = [o.notes["row"]["status"] for o in loaded]
+    assert statuses == ["delivered"] * len(LOAD), f"{seed}: {statuses}"
+    emails = {o.email: len(mails_to(stack, o.email, "ready")) for o in loaded}
+    assert sorted(emails.values()) == [1] * len(LOAD), f"{seed}: delivery emails per shoot {emails}"
+    for outcome in loaded:
+        check_nothing_half_written(stack, outcome.shoot_id)
+    s3, mail = stack.s3_stats(), stack.mail_stats()
+    injected = s3["by_rule"].get("load-write", 0) + s3["by_rule"].get("load-read", 0) + int(mail["injected"])
+    assert injected > 0, f"{seed}: no fault fired at all ({s3}, {mail}); the load ran unharmed"
+    print(f"\nload: {seed}; S3 faults {s3['by_rule']}, mail refusals {mail['injected']}")

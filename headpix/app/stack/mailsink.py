@@ -5,8 +5,9 @@ the next N sends fail that way (a hang holds the request ``hang_s`` seconds, the
 ``"accept": true`` it records the message first, as a provider that hung after accepting it).
 ``"to"`` limits the failures to one recipient (concurrent shoots, one fault each);
 ``"retry_after"`` is the ``Retry-After`` seconds a 429 or 500 carries (default 1).
-`POST /control/rate` ``{"seed": S, "rate": 0.1, "modes": ["500", "429"]}`` fails a share of all
-sends (load tests): a hash of (seed, recipient, subject, attempt) decides, so a seed replays.
+`POST /control/rate` ``{"seed": S, "rate": 0.1, "modes": ["500", "429"], "prefix": ""}`` fails a
+share of the sends to recipients starting with ``prefix`` (load tests): a hash of (seed,
+recipient, subject, attempt) decides, so a seed replays.
 `GET /control/sent` returns how many messages were recorded, `GET /control/stats` how many
 sends were refused by the rate. Loopback only.
 """
@@ -41,6 +42,7 @@ class MailSink:
         self.failures: list[Failure] = []
         self.seed, self.rate = 0, 0.0
         self.modes: tuple[str, ...] = ("500",)
+        self.prefix = ""  # the rate applies to recipients starting with it
         self.attempts: dict[str, int] = {}
         self.injected = 0
         self.sent = sum(1 for _ in self.file.open(encoding="utf-8")) if self.file.exists() else 0
@@ -66,6 +68,7 @@ class MailSink:
             raise ValueError("modes must be among 500 and 429")
         with self.lock:
             self.seed, self.rate, self.modes = int(body.get("seed", 0)), float(body.get("rate", 0.0)), modes
+            self.prefix = str(body.get("prefix", ""))
 
     def next_failure(self, message: dict[str, Any]) -> Failure | None:
         recipients = {
@@ -76,7 +79,7 @@ class MailSink:
                 if not failure.to or failure.to in recipients:
                     del self.failures[index]
                     return failure
-            if self.rate <= 0:
+            if self.rate <= 0 or not any(r.startswith(self.prefix) for r in recipients):
                 return None
             key = f"{sorted(recipients)}|{message.get('subject', '')}"
             self.attempts[key] = attempt = self.attempts.get(key, 0) + 1
