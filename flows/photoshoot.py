@@ -105,7 +105,7 @@ def photoshoot(shoot_id: str) -> State:
         train_identity(shoot_id)
         purged = purge_originals.submit(shoot_id)
         generate_headshots(shoot_id)
-        deliver_gallery(shoot_id)
+        mail = deliver_gallery(shoot_id)
         purged.result()
     except ShootStopped as stopped:
         # Cancelled while it ran (`headpix shoot cancel`): the run ends Cancelled, as operators
@@ -116,4 +116,6 @@ def photoshoot(shoot_id: str) -> State:
         summarise(shoot_id)
         heavy = sorted(m for m in ("torch", "diffusers") if m in sys.modules)
         get_run_logger().info("shoot %s: heavy modules in this process: %s", shoot_id, heavy or "none")
-    return Completed(message=f"shoot {shoot_id} delivered")
+    if mail in ("sent", "already delivered"):
+        return Completed(message=f"shoot {shoot_id} delivered")
+    return Completed(message=f"shoot {shoot_id} delivered; gallery mail {mail} (see the compliance report)")

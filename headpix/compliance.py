@@ -121,7 +121,8 @@ class ComplianceReport:
                 {
                     "section": "mail needs attention",
                     "id": m["message_id"],
-                    "detail": f"{m['kind']}: headpix mail resend {m['message_id']}",
+                    "detail": f"{m['kind']} of {m.get('ref_id') or '-'}: "
+                    f"headpix mail resend {m['message_id']}",
                     "date": m["claimed_at"],
                     "count": 1,
                 }
@@ -210,7 +211,13 @@ def build_report(services: Services, now: datetime) -> ComplianceReport:
         )
         for m in session.scalars(select(OutboxMessage).where(stuck).order_by(OutboxMessage.created_at)):
             report.mail_needs_attention.append(
-                {"message_id": m.id, "kind": m.kind, "status": m.status, "claimed_at": _iso(m.claimed_at)}
+                {
+                    "message_id": m.id,
+                    "kind": m.kind,
+                    "ref_id": m.ref_id,  # the shoot or request it is about
+                    "status": m.status,
+                    "claimed_at": _iso(m.claimed_at),
+                }
             )
         for p in session.scalars(select(PolicyVersion).order_by(PolicyVersion.published_at)):
             sent = session.scalar(

@@ -7,6 +7,7 @@ after the request went out). Errors carry status codes, never addresses or text.
 
 from __future__ import annotations
 
+import http.client
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -17,10 +18,23 @@ from typing import Protocol
 class ProviderRefused(Exception):
     """The provider did not accept the message; ``retryable`` for 5xx, 429 and connection errors."""
 
-    def __init__(self, message: str, *, status: int | None, retryable: bool):
+    def __init__(
+        self, message: str, *, status: int | None, retryable: bool, retry_after_s: float | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        self.retry_after_s = retry_after_s  # the provider's own Retry-After (429), when it gave one
+
+
+def retry_after(headers: object) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds form; an HTTP date counts as unknown)."""
+    getter = getattr(headers, "get", None)
+    value = getter("Retry-After") if getter else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 class DeliveryUncertain(Exception):
@@ -70,10 +84,12 @@ class EmlFolderProvider:
 class SendGridProvider:
     """SendGrid through the official client; ``host`` may point at a local endpoint."""
 
-    def __init__(self, api_key: str, host: str):
+    def __init__(self, api_key: str, host: str, *, timeout_s: float = 20.0):
         from sendgrid import SendGridAPIClient
 
         self.client = SendGridAPIClient(api_key=api_key, host=host)
+        # The official client waits for ever by default: a hung provider would hang the stage.
+        self.client.client.timeout = timeout_s
 
     def send(self, mail: OutgoingMail) -> str:
         from python_http_client.exceptions import HTTPError
@@ -93,9 +109,13 @@ class SendGridProvider:
         except HTTPError as error:
             status = int(getattr(error, "status_code", 0) or 0)
             raise ProviderRefused(
-                f"SendGrid answered {status}", status=status, retryable=status == 429 or status >= 500
+                f"SendGrid answered {status}",
+                status=status,
+                retryable=status == 429 or status >= 500,
+                retry_after_s=retry_after(getattr(error, "headers", None)),
             ) from None
-        except TimeoutError:
+        except (TimeoutError, http.client.RemoteDisconnected, ConnectionResetError):
+            # The request went out and no answer came back: accepted or not, nobody can say.
             raise DeliveryUncertain(
                 "SendGrid did not answer in time; the message may have been sent"
             ) from None

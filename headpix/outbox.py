@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -176,14 +176,17 @@ def _record(services: Services, message_id: str, **values: Any) -> None:
         )
 
 
-def backoff(attempts: int) -> timedelta:
+def backoff(attempts: int, base: timedelta = BACKOFF) -> timedelta:
     """Exponential backoff with jitter, capped."""
-    delay = min(BACKOFF * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    delay = min(base * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
     return delay * (1 + random.random() / 2)
 
 
-def dispatch(services: Services, message_id: str, *, now: datetime | None = None) -> Dispatched:
-    """Send one message at most once: claim it, hand it to the provider, record the outcome."""
+def dispatch(
+    services: Services, message_id: str, *, now: datetime | None = None, base: timedelta = BACKOFF
+) -> Dispatched:
+    """Send one message at most once: claim it, hand it to the provider, record the outcome.
+    A refusal puts it back ``pending`` for ``backoff(attempts, base)`` or a longer Retry-After."""
     now = now or utcnow()
     claimed = _claim(services, message_id, now)
     if isinstance(claimed, Dispatched):
@@ -199,12 +202,16 @@ def dispatch(services: Services, message_id: str, *, now: datetime | None = None
         attempts = _attempts(services, message_id)
         reason = str(error) if isinstance(error, ProviderRefused) else type(error).__name__
         if retryable and attempts < MAX_ATTEMPTS:
+            delay = backoff(attempts, base)
+            asked = error.retry_after_s if isinstance(error, ProviderRefused) else None
+            if asked is not None:
+                delay = max(delay, min(timedelta(seconds=asked), BACKOFF_CAP))
             _record(
                 services,
                 message_id,
                 status="pending",
                 last_error=reason,
-                next_attempt_at=now + backoff(attempts),
+                next_attempt_at=now + delay,
             )
             log.warning("outbox message %s not accepted (%s); will retry", message_id, reason)
             return Dispatched("pending")
@@ -235,54 +242,6 @@ def _record_sent(services: Services, message_id: str, where: str) -> None:
             row.status, row.provider_message_id, row.sent_at, row.last_error = "sent", where, utcnow(), None
     if request_id is not None:
         services.keys.destroy_request_key(request_id)
-
-
-def dispatch_pending(services: Services, message_ids: list[str], *, now: datetime | None = None) -> int:
-    """Send queued messages, each once even with several dispatchers at work; return how many left."""
-    flag_stuck(services, now=now or utcnow())
-    return sum(dispatch(services, message_id, now=now).status == "sent" for message_id in message_ids)
-
-
-def dispatch_like(services: Services, dedup_pattern: str) -> int:
-    """Send the pending messages whose dedup key matches a LIKE pattern."""
-    with services.db.session() as session:
-        ids = list(
-            session.scalars(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.dedup_key.like(dedup_pattern), OutboxMessage.status == "pending"
-                )
-            )
-        )
-    return dispatch_pending(services, ids)
-
-
-def dispatch_due(services: Services, now: datetime) -> int:
-    """The sweep's retry of messages a provider refused earlier, once their backoff has passed,
-    and of messages never tried because their process died right after queueing them."""
-    retry = and_(OutboxMessage.attempts > 0, OutboxMessage.next_attempt_at <= now)
-    orphan = and_(OutboxMessage.attempts == 0, OutboxMessage.created_at < now - ORPHAN_GRACE)
-    with services.db.session() as session:
-        ids = list(
-            session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending", or_(retry, orphan))
-                .order_by(OutboxMessage.created_at)
-                .limit(500)
-            )
-        )
-    return dispatch_pending(services, ids, now=now)
-
-
-def flag_stuck(services: Services, *, now: datetime) -> int:
-    """Rows left ``sending`` past the timeout (a crash mid-send) go to operators, never resent."""
-    with services.db.session() as session:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - SENDING_TIMEOUT)
-            .values(status="needs_attention", last_error="crashed while sending: fate unknown")
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def resend(services: Services, message_id: str, *, now: datetime | None = None) -> Dispatched:

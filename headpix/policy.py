@@ -17,7 +17,8 @@ from sqlalchemy import exists, select
 from headpix import links, personal
 from headpix.db_errors import Conflict
 from headpix.errors import CommandError, NotFound
-from headpix.outbox import dispatch_pending, enqueue
+from headpix.outbox import enqueue
+from headpix.outbox_batches import dispatch_pending
 from headpix.privacy.audit import record
 from headpix.privacy.requests import RequestType, submit
 from headpix.services import Services

@@ -67,7 +67,9 @@ class Services:
     def mail(self) -> MailProvider:
         if self.settings.mail_backend == "sendgrid":
             return SendGridProvider(
-                self.settings.sendgrid_api_key.get_secret_value(), self.settings.sendgrid_host
+                self.settings.sendgrid_api_key.get_secret_value(),
+                self.settings.sendgrid_host,
+                timeout_s=self.settings.sendgrid_timeout_s,
             )
         return EmlFolderProvider(self.settings.mail_folder)
 

@@ -40,10 +40,16 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr = SecretStr("")
     s3_secret_access_key: SecretStr = SecretStr("")
     s3_region: str = "us-east-1"
+    storage_reserve_mb: int = Field(
+        default=32, ge=0, description="a file store refuses writes that would leave less free than this"
+    )
 
     mail_backend: Literal["eml", "sendgrid"] = "eml"
     sendgrid_api_key: SecretStr = SecretStr("")
     sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_timeout_s: float = Field(
+        default=20.0, gt=0, description="an answer later than this leaves a message's fate unknown"
+    )
     mail_sender: str = "studio@headpix.example"
     public_url: str = "http://127.0.0.1:8000"
     gallery_link_days: int = Field(default=30, ge=1, le=365)
@@ -185,7 +191,7 @@ class Settings(BaseSettings):
     def storage_options(self) -> dict[str, Any]:
         """fsspec options for the storage URL (credentials included; never log them)."""
         if not self.resolved_storage_url.startswith("s3://"):
-            return {}
+            return {"reserve_bytes": self.storage_reserve_mb << 20}
         options: dict[str, Any] = {"version_aware": True}
         client: dict[str, Any] = {"region_name": self.s3_region}
         if self.s3_endpoint_url:

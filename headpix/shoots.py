@@ -126,19 +126,25 @@ def receive_shoot(
         )
         session.add(shoot)
         session.flush()
-        for ordinal, (filename, data) in enumerate(photos):
-            photo = OriginalPhoto(
-                shoot_id=shoot.id,
-                ordinal=ordinal,
-                filename_sealed=personal.seal_filename(services.keys, customer.id, filename[-255:]),
-                sha256=hashlib.sha256(data).hexdigest(),
-                size_bytes=len(data),
-            )
-            session.add(photo)
-            session.flush()
-            key = Keys.original(customer.id, shoot.id, photo.id)
-            services.store.put(key, data)
-            photo.original_key = key
+        stored: list[str] = []
+        try:
+            for ordinal, (filename, data) in enumerate(photos):
+                photo = OriginalPhoto(
+                    shoot_id=shoot.id,
+                    ordinal=ordinal,
+                    filename_sealed=personal.seal_filename(services.keys, customer.id, filename[-255:]),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    size_bytes=len(data),
+                )
+                session.add(photo)
+                session.flush()
+                key = Keys.original(customer.id, shoot.id, photo.id)
+                services.store.put(key, data)
+                stored.append(key)
+                photo.original_key = key
+        except BaseException:
+            _forget_originals(services, shoot.id, stored)  # the rows roll back: their bytes go too
+            raise
         analytics.count(session, "shoot_started", utcnow())
         if preferences:
             row = session.get(Customer, customer.id)
@@ -149,6 +155,15 @@ def receive_shoot(
         shoot_id = shoot.id
     log.info("shoot %s received with %d photos", shoot_id, len(photos))
     return shoot_id
+
+
+def _forget_originals(services: Services, shoot_id: str, keys: Sequence[str]) -> None:
+    for key in keys:
+        try:
+            services.store.delete(key)
+        except Exception as error:  # the sweep's leftover scan is the safety net
+            reason = type(error).__name__
+            log.warning("shoot %s: an original of a refused upload not deleted (%s)", shoot_id, reason)
 
 
 def load_shoot(session: Session, shoot_id: str) -> Photoshoot:

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from headpix import analytics, gallery, intake_stage, personal
+from headpix.identity_objects import drop, drop_strays, recorded, stop_if_ended
 from headpix.intake.identity import template_from_crops
 from headpix.likeness import LikenessSummary, likeness_policy, median, summarise
-from headpix.outbox import dispatch_like, enqueue
+from headpix.outbox import enqueue
+from headpix.outbox_batches import dispatch_like
 from headpix.purge import purge_originals
 from headpix.services import Services
 from headpix.settings import TINY_MODEL, TINY_XL_MODEL
-from headpix.shoots import S, ShootStopped, advance, enter_stage, load_shoot
+from headpix.shoots import S, advance, enter_stage, load_shoot
 from headpix.storage import Keys
 from ray_cluster.jobs import GenerateJob, RenderRequest, TrainJob, TrainRecipe, default_steps
 from schemas.api import Gender
@@ -100,7 +102,13 @@ def train(
         shoot = load_shoot(session, shoot_id)
         existing = session.scalar(select(IdentityModel).where(IdentityModel.shoot_id == shoot_id))
         if existing is not None:
-            return TrainOutcome(existing.steps, existing.first_loss, existing.final_loss, (), True)
+            reused = TrainOutcome(existing.steps, existing.first_loss, existing.final_loss, (), True)
+            customer_id, model_id = shoot.customer_id, existing.id
+    if existing is not None:
+        drop_strays(services, customer_id, shoot_id, keep=model_id)
+        return reused
+    with services.db.session() as session:
+        shoot = load_shoot(session, shoot_id)
         enter_stage(shoot, S.training)
         crops = [p.crop_key for p in shoot.photos if p.verdict == "accepted" and p.crop_key]
         class_word = Gender(shoot.customer.gender).class_word
@@ -119,43 +127,42 @@ def train(
         output_key=weights_key,
         recipe=TrainRecipe(steps=steps, resolution=_train_resolution(services), seed=seed),
     )
-    if on_progress is None:
-        result = services.pool.train(job)
-    else:
-        result = services.pool.train_reporting(job, _placing(services, shoot_id, on_progress))
     try:
-        _stop_if_ended(services, shoot_id, weights_key)
+        if on_progress is None:
+            result = services.pool.train(job)
+        else:
+            result = services.pool.train_reporting(job, _placing(services, shoot_id, on_progress))
+        stop_if_ended(services, shoot_id, weights_key)
         # The reference face is computed while the crops exist and stored sealed beside the model.
-        template = template_from_crops([services.store.get(key) for key in crops])
-    except Exception:
-        _stop_if_ended(services, shoot_id, weights_key)  # cancelled meanwhile: its crops are gone
-        raise
-    if template is not None:
-        services.store.put(Keys.reference_template(customer_id, shoot_id, model_id), template.to_bytes())
-    del template
-    with services.db.session() as session:
-        _record_compute(load_shoot(session, shoot_id), "train", result.seconds, result.node_id)
-        session.add(
-            IdentityModel(
-                id=model_id,
-                shoot_id=shoot_id,
-                weights_key=weights_key,
-                base_model=settings.base_model,
-                steps=result.steps,
-                first_loss=result.losses[0],
-                final_loss=result.losses[-1],
+        try:
+            template = template_from_crops([services.store.get(key) for key in crops])
+        except Exception:
+            stop_if_ended(services, shoot_id, weights_key)  # cancelled meanwhile: its crops are gone
+            raise
+        if template is not None:
+            services.store.put(Keys.reference_template(customer_id, shoot_id, model_id), template.to_bytes())
+        del template
+        with services.db.session() as session:
+            _record_compute(load_shoot(session, shoot_id), "train", result.seconds, result.node_id)
+            session.add(
+                IdentityModel(
+                    id=model_id,
+                    shoot_id=shoot_id,
+                    weights_key=weights_key,
+                    base_model=settings.base_model,
+                    steps=result.steps,
+                    first_loss=result.losses[0],
+                    final_loss=result.losses[-1],
+                )
             )
-        )
+    except BaseException:
+        # This attempt's objects were never recorded (its run failed, or a concurrent run of the
+        # same shoot, resumed by the watchdog, recorded first): they go; no one else's.
+        if not recorded(services, model_id):
+            drop(services, shoot_id, [weights_key, Keys.reference_template(customer_id, shoot_id, model_id)])
+        raise
+    drop_strays(services, customer_id, shoot_id, keep=model_id)
     return TrainOutcome(result.steps, result.losses[0], result.losses[-1], tuple(result.losses), False)
-
-
-def _stop_if_ended(services: Services, shoot_id: str, weights_key: str) -> None:
-    """A shoot cancelled (or failed) while its model trained keeps no model: the weights go."""
-    with services.db.session() as session:
-        status = load_shoot(session, shoot_id).status
-    if status in (S.cancelled.value, S.failed.value):
-        services.raw_store.delete(weights_key)
-        raise ShootStopped(f"shoot {shoot_id} is {status}; its trained weights were deleted")
 
 
 def generate(services: Services, shoot_id: str) -> int:

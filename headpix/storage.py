@@ -10,6 +10,8 @@ import builtins
 import contextlib
 import os
 import posixpath
+import secrets
+import shutil
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,6 +20,10 @@ import fsspec
 
 class StorageError(RuntimeError):
     """An object could not be read or written."""
+
+
+class StorageFull(StorageError):
+    """A file store refused a write that would eat into its free-space reserve."""
 
 
 class ObjectStore(Protocol):
@@ -57,6 +63,9 @@ class FsspecStore:
     options: dict[str, Any]
 
     def __post_init__(self) -> None:
+        # A file store keeps this much free, so the database beside it can still record a
+        # failure and queue its mail when objects fill the disk (HEADPIX_STORAGE_RESERVE_MB).
+        self.reserve_bytes = int(self.options.pop("reserve_bytes", 0) or 0)
         protocol = self.url.split("://", 1)[0]
         self.versioned = protocol == "s3"
         self.fs = fsspec.filesystem(protocol, **self.options)
@@ -72,9 +81,26 @@ class FsspecStore:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        if not self.versioned:
-            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
-        self.fs.pipe_file(path, data)
+        if self.versioned:  # an S3 PUT is atomic: a cut upload leaves no object
+            self.fs.pipe_file(path, data)
+            return
+        folder = posixpath.dirname(path)
+        self.fs.makedirs(folder, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        if free - len(data) < self.reserve_bytes:
+            raise StorageFull(
+                f"storage is full: writing {describe(key)} would leave {max(free - len(data), 0) >> 20} MB "
+                f"free, under the {self.reserve_bytes >> 20} MB reserve"
+            )
+        # Written aside, then renamed: a failed write (a full disk) leaves no readable half file.
+        part = f"{path}.part-{secrets.token_hex(4)}"
+        try:
+            self.fs.pipe_file(part, data)
+            os.replace(part, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+            raise
 
     def get(self, key: str) -> bytes:
         try:

@@ -13,10 +13,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ STACK_TUNING = {
 class Stack:
     layout: StackLayout
     state: StackState
+    _s3_rules: list[dict[str, Any]] = field(default_factory=list)
+    _rules_lock: threading.Lock = field(default_factory=threading.Lock)
+    _s3_seed: int = 0
 
     @property
     def env(self) -> dict[str, str]:
@@ -126,12 +130,67 @@ class Stack:
         lines = self.layout.mail_file.read_text(encoding="utf-8").splitlines()
         return [json.loads(line)["message"] for line in lines if line.strip()]
 
-    def fail_mail(self, *, count: int, mode: str = "500") -> None:
-        body = json.dumps({"count": count, "mode": mode}).encode()
-        url = f"http://127.0.0.1:{self.state.ports['mail']}/control/fail"
-        request = urllib.request.Request(url, data=body, method="POST")
-        with urllib.request.urlopen(request, timeout=5):
-            pass
+    def fail_mail(self, *, count: int, mode: str = "500", **options: Any) -> None:
+        """The next ``count`` sends fail with ``mode`` (500, 429, hang); options: ``to`` (one
+        recipient only), ``retry_after`` (seconds), ``hang_s``, ``accept`` (hang after recording)."""
+        _post(
+            f"http://127.0.0.1:{self.state.ports['mail']}/control/fail",
+            {"count": count, "mode": mode, **options},
+        )
+
+    def mail_fault_rate(
+        self, rate: float, *, seed: int, modes: tuple[str, ...] = ("500", "429"), prefix: str = ""
+    ) -> None:
+        """Refuse a seeded share of the sends to addresses starting with ``prefix`` (load tests);
+        rate 0 turns it off."""
+        url = f"http://127.0.0.1:{self.state.ports['mail']}/control/rate"
+        _post(url, {"rate": rate, "seed": seed, "modes": list(modes), "prefix": prefix})
+
+    def mail_stats(self) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.state.ports['mail']}/control/stats"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return dict(json.loads(response.read()))
+
+    def s3_faults(self, rules: list[dict[str, Any]], *, seed: int = 0) -> dict[str, Any]:
+        """Replace the S3 proxy's fault rules (``headpix.app.stack.s3faults``) and its seed;
+        [] passes all."""
+        with self._rules_lock:
+            self._s3_rules[:] = rules
+            self._s3_seed = seed
+            return self._send_rules()
+
+    def add_s3_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """Add one rule to those in force (concurrent scenarios each add their own)."""
+        with self._rules_lock:
+            self._s3_rules.append(rule)
+            return self._send_rules()
+
+    def _send_rules(self) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.state.ports['s3faults']}/control/faults"
+        return _post(url, {"seed": self._s3_seed, "rules": list(self._s3_rules)})
+
+    def s3_stats(self) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.state.ports['s3faults']}/control/stats"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return dict(json.loads(response.read()))
+
+    def outbox(self, shoot_id: str) -> list[dict[str, Any]]:
+        """The shoot's outbox rows (kind, status, attempts, last error): no content, it is sealed."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.env["HEADPIX_DATABASE_URL"], hide_parameters=True)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        "select id, kind, status, attempts, last_error from outbox "
+                        "where ref_id = :id order by created_at"
+                    ),
+                    {"id": shoot_id},
+                )
+                return [dict(r._mapping) for r in rows]
+        finally:
+            engine.dispose()
 
     def run_watchdog(self) -> None:
         """Create a watchdog run now instead of waiting for its schedule."""
@@ -169,7 +228,7 @@ def stack() -> Iterator[Stack]:
     started = time.monotonic()
     try:
         try:
-            state = supervisor.up(layout)
+            state = supervisor.up(layout, s3_faults=True)  # faults off until a test sets rules
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -184,3 +243,11 @@ def stack() -> Iterator[Stack]:
         if keep:
             shutil.copytree(layout.root, Path(keep), dirs_exist_ok=True)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return dict(json.loads(response.read() or b"{}"))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from headpix.outbox import dispatch_pending, enqueue
+from headpix.outbox import enqueue
+from headpix.outbox_batches import dispatch_pending
 from headpix.privacy.crypto import KeyRing
 from headpix.services import Services
 from schemas.models import OutboxMessage

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from headpix import personal
 from headpix.errors import CommandError
-from headpix.outbox import dispatch_pending
+from headpix.outbox_batches import dispatch_pending
 from headpix.privacy.audit import record
 from headpix.privacy.request_mail import dispatch_request_mail, notify
 from headpix.privacy.requests import RequestRefused, RequestStatus, RequestType, load_request, move

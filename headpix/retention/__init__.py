@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from headpix.drafts import sweep_drafts
-from headpix.outbox import dispatch_due
+from headpix.outbox_batches import dispatch_due
 from headpix.reminders import remind_expiring_galleries
 from headpix.residue_audit import audit_erased_residue, vacuum_after_erasures
 from headpix.retention.common import BATCH, describe_failure

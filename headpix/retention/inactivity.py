@@ -9,7 +9,8 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from headpix import links, personal
-from headpix.outbox import dispatch_pending, enqueue
+from headpix.outbox import enqueue
+from headpix.outbox_batches import dispatch_pending
 from headpix.privacy.audit import record
 from headpix.privacy.erasure import try_erasure
 from headpix.privacy.requests import OPEN

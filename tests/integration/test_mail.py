@@ -15,7 +15,8 @@ from headpix.app.cli import main
 from headpix.app.wiring import install_launcher
 from headpix.links import hash_token
 from headpix.mail import DeliveryUncertain, EmlFolderProvider, OutgoingMail, SendGridProvider
-from headpix.outbox import MAX_ATTEMPTS, SENDING_TIMEOUT, dispatch, dispatch_due, enqueue, flag_stuck
+from headpix.outbox import MAX_ATTEMPTS, SENDING_TIMEOUT, dispatch, enqueue
+from headpix.outbox_batches import dispatch_due, flag_stuck
 from headpix.services import Services
 from schemas.models import GalleryLink, OutboxMessage, Photoshoot, utcnow
 

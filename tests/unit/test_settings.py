@@ -8,7 +8,7 @@ def test_defaults_need_no_setup(tmp_path):
     assert settings.resolved_database_url.startswith("sqlite:///")
     assert settings.resolved_storage_url.startswith("file://")
     assert settings.mail_backend == "eml"
-    assert settings.storage_options == {}
+    assert settings.storage_options == {"reserve_bytes": 32 << 20}  # the free-space reserve only
 
 
 def test_styles_accept_comma_list(tmp_path):

@@ -33,7 +33,8 @@ def client_env(layout: StackLayout, state: StackState) -> dict[str, str]:
         "HEADPIX_MASTER_KEY": layout.master_key(),
         "HEADPIX_RECEIPT_SIGNING_KEY_FILE": str(layout.receipt_key_file),
         "HEADPIX_STORAGE_URL": f"s3://{BUCKET}/objects",
-        "HEADPIX_S3_ENDPOINT_URL": f"http://127.0.0.1:{ports['s3']}",
+        # Through the fault proxy when the stack runs one (fault tests), else moto itself.
+        "HEADPIX_S3_ENDPOINT_URL": f"http://127.0.0.1:{ports.get('s3faults', ports['s3'])}",
         "HEADPIX_S3_ACCESS_KEY_ID": "stack",
         "HEADPIX_S3_SECRET_ACCESS_KEY": "stack-secret",
         "HEADPIX_MAIL_BACKEND": "sendgrid",

@@ -121,3 +121,24 @@ def mail_up(layout: StackLayout, state: StackState, env: dict[str, str]) -> None
         what="mail recorder",
         log=layout.log("mail"),
     )
+
+
+def s3_faults_up(layout: StackLayout, state: StackState, env: dict[str, str]) -> None:
+    """The fault-injecting proxy in front of moto (fault tests); it passes everything by default."""
+    port = state.ports["s3faults"]
+    command = [
+        sys.executable,
+        "-m",
+        "headpix.app.stack.s3faults",
+        "--port",
+        str(port),
+        "--upstream-port",
+        str(state.ports["s3"]),
+    ]
+    state.pids["s3faults"] = procs.spawn(command, log=layout.log("s3faults"), env=env)
+    procs.wait_until(
+        lambda: procs.http_ok(f"http://127.0.0.1:{port}/control/stats"),
+        timeout_s=30,
+        what="S3 fault proxy",
+        log=layout.log("s3faults"),
+    )

@@ -22,16 +22,21 @@ class Health:
     pid: int | None
 
 
-def up(layout: StackLayout) -> StackState:
-    """Start every component (PostgreSQL first, workers last); refuse if the stack is up already."""
+def up(layout: StackLayout, *, s3_faults: bool = False) -> StackState:
+    """Start every component (PostgreSQL first, workers last); refuse if the stack is up already.
+
+    With ``s3_faults`` every client reaches S3 through the fault-injecting proxy
+    (``headpix.app.stack.s3faults``), which passes everything through until a test sets rules.
+    """
     state = layout.load()
     if state is not None and any(procs.alive(pid) for pid in state.pids.values()):
         raise procs.StackError(
             f"a stack is already running from {layout.root}; `headpix stack status` shows it, "
             "`headpix stack down` stops it"
         )
+    names = (*PORT_NAMES, "s3faults") if s3_faults else PORT_NAMES
     state = StackState(
-        ports={name: procs.free_port() for name in PORT_NAMES}, tuning=tuning_from(dict(os.environ))
+        ports={name: procs.free_port() for name in names}, tuning=tuning_from(dict(os.environ))
     )
     layout.save(state)
     try:
@@ -54,6 +59,8 @@ def _start_all(layout: StackLayout, state: StackState) -> None:
     services_local.postgres_up(layout, state)
     layout.save(state)
     services_local.s3_up(layout, state, env)
+    if "s3faults" in state.ports:
+        services_local.s3_faults_up(layout, state, env)
     services_local.mail_up(layout, state, env)
     ray_nodes.head_up(layout, state, env)
     for name in ray_nodes.GPU_NODES:
@@ -83,7 +90,7 @@ def down(layout: StackLayout) -> list[str]:
     if state is None:
         return []
     stopped = []
-    for name in (*prefect_stack.WORKERS, "prefect-server", "mail", "s3"):
+    for name in (*prefect_stack.WORKERS, "prefect-server", "mail", "s3faults", "s3"):
         if procs.alive(state.pids.get(name)):
             stopped.append(name)
         procs.stop(state.pids.get(name))
