@@ -27,9 +27,9 @@ from headpix.app.stack import prefect_stack, procs, ray_nodes, services_local, s
 from headpix.app.stack.env import base_env, client_env
 from headpix.app.stack.layout import StackLayout, StackState
 
-# Tiny shoots; training long enough (~20 steps) that a fault can land in the middle of it.
+# Tiny shoots; training long enough (30 steps) that a fault can land in the middle of it.
 STACK_TUNING = {
-    "HEADPIX_TRAIN_STEPS": "20",
+    "HEADPIX_TRAIN_STEPS": "30",
     "HEADPIX_INFERENCE_STEPS": "2",
     "HEADPIX_IMAGES_PER_STYLE": "1",
     "HEADPIX_STYLES": '["corporate", "studio"]',

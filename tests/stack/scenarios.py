@@ -130,9 +130,9 @@ def ray_node_killed(stack: Stack, outcome: Outcome) -> None:
     def training_placed() -> bool:
         row = shoot_row(stack, outcome.shoot_id)
         node = (row["placement"] or {}).get("train")
-        # In the first half of training: on a loaded machine, polling, finding the node's
-        # processes and the kill take seconds, and a kill after the last step tests nothing.
-        if row["status"] == "training" and node and 0 < 2 * row["progress_step"] <= row["progress_total"]:
+        # With ten steps still to go: on a loaded machine, polling, finding the node's processes
+        # and the kill take seconds, and a kill after the last step tests nothing.
+        if row["status"] == "training" and node and 0 < row["progress_step"] <= row["progress_total"] - 10:
             holder["node"] = node
             return True
         return False
