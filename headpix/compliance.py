@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from headpix.outbox import SENDING_TIMEOUT
 from headpix.retention import overdue_erasures
 from headpix.services import Services
-from schemas.models import OutboxMessage
+from schemas.models import OutboxMessage, Photoshoot
 from schemas.privacy import LegalHold, PolicyVersion, PrivacyRequest, RetentionIncident
 
 OPEN_STATUSES = (
@@ -48,6 +48,8 @@ class ComplianceReport:
     needs_attention: list[dict[str, Any]] = field(default_factory=list)
     # Sweep categories that failed this run (the others still ran), by name and error type.
     failed_categories: dict[str, str] = field(default_factory=dict)
+    # Shoots that failed for good in the window: id, when, the customer's message, originals left.
+    failed_shoots: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def holds_past_review(self) -> int:
@@ -116,6 +118,16 @@ class ComplianceReport:
                     "count": 1,
                 }
             )
+        for f in self.failed_shoots:
+            rows.append(
+                {
+                    "section": "shoot failed",
+                    "id": f["shoot_id"],
+                    "detail": f["detail"],
+                    "date": f["failed_at"],
+                    "count": f["originals_left"],
+                }
+            )
         for m in self.mail_needs_attention:
             rows.append(
                 {
@@ -153,6 +165,11 @@ class ComplianceReport:
         ]
         if self.needs_attention:
             lines.append(f"- erasures needing attention: **{len(self.needs_attention)}**")
+        if self.failed_shoots:
+            lines.append(
+                f"- shoots failed in the last {LEFTOVER_WINDOW_DAYS} days: {len(self.failed_shoots)} "
+                f"({sum(f['originals_left'] for f in self.failed_shoots)} with originals not yet purged)"
+            )
         for name, error in self.failed_categories.items():
             lines.append(f"- sweep category **{name} failed** ({error}); the others ran")
         for n in self.policy_notices:
@@ -217,6 +234,18 @@ def build_report(services: Services, now: datetime) -> ComplianceReport:
                     "ref_id": m.ref_id,  # the shoot or request it is about
                     "status": m.status,
                     "claimed_at": _iso(m.claimed_at),
+                }
+            )
+        failed = select(Photoshoot).where(
+            Photoshoot.status == "failed", Photoshoot.updated_at > since, Photoshoot.updated_at <= now
+        )
+        for s in session.scalars(failed.order_by(Photoshoot.updated_at)):
+            report.failed_shoots.append(
+                {
+                    "shoot_id": s.id,
+                    "failed_at": _iso(s.updated_at),
+                    "detail": s.status_detail,  # the customer-facing message: written by us, no data
+                    "originals_left": sum(1 for p in s.photos if p.original_key or p.crop_key),
                 }
             )
         for p in session.scalars(select(PolicyVersion).order_by(PolicyVersion.published_at)):

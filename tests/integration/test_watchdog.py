@@ -86,3 +86,17 @@ def test_attempts_spent_fail_the_shoot_with_a_message_and_purge(make_services) -
         shoot = session.get(Photoshoot, shoot_id)
         assert shoot is not None and shoot.status == "failed" and shoot.status_detail == GAVE_UP
         assert all(p.original_key is None for p in shoot.photos)
+    # The operator's trace: the compliance report names the shoot, its message, nothing left.
+    from headpix.compliance import build_report
+
+    report = build_report(services, utcnow() + timedelta(seconds=1))
+    assert report.failed_shoots == [
+        {
+            "shoot_id": shoot_id,
+            "failed_at": report.failed_shoots[0]["failed_at"],
+            "detail": GAVE_UP,
+            "originals_left": 0,
+        }
+    ]
+    assert any(row["section"] == "shoot failed" and row["id"] == shoot_id for row in report.table())
+    assert "shoots failed in the last 30 days: 1 (0 with originals not yet purged)" in report.markdown()

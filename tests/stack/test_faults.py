@@ -206,6 +206,9 @@ def test_a_shoot_whose_s3_retries_are_spent_fails_with_a_message_and_no_original
     assert end["detail"] in body, "the failure email must carry the customer message"
     text = check_nothing_personal_in_prefect(stack, outcome.shoot_id, outcome.email)
     assert outcome.shoot_id in text  # the operator's trace: the failed run names the shoot
+    report = stack.cli_json("compliance", "report")  # ... and the compliance report, by id
+    listed = [f for f in report["failed_shoots"] if f["shoot_id"] == outcome.shoot_id]
+    assert listed and listed[0]["detail"] == end["detail"] and listed[0]["originals_left"] == 0, listed
 
 
 def test_sendgrid_hanging_after_accepting_gives_one_email_and_a_needs_attention_row_never_a_resend(
