@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import Any
 
 ACTOR_PREFIX = "headpix-studio"
 
@@ -38,18 +37,14 @@ def wanted_names(size: int, existing: Iterable[str] = ()) -> list[str]:
     return [f"{ACTOR_PREFIX}-{i}" for i in sorted(indexes)]
 
 
-def remote_loads(actors: dict[str, Any]) -> dict[str, int]:
-    """Jobs queued at each actor by every driver: detached pools are shared by flow runs."""
-    import ray
-
-    if len(actors) < 2:
-        return dict.fromkeys(actors, 0)
-    refs = {n: actor.load.remote() for n, actor in actors.items()}
-    done, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=2.0)
-    loads: dict[str, int] = {}
-    for name, ref in refs.items():
-        try:
-            loads[name] = int(ray.get(ref, timeout=0)) if ref in done else 1_000
-        except Exception:
-            loads[name] = 1_000  # dead or unreachable: last choice; the call will tell
-    return loads
+def no_turn(acquire_timeout_s: float, job_timeout_s: float, any_alive: bool) -> PoolUnavailable:
+    """Why a job got no actor: none alive for ``acquire_timeout_s``, or all busy too long."""
+    if not any_alive:
+        return PoolUnavailable(
+            f"no studio actor alive after {acquire_timeout_s:.0f} s: the Ray cluster has no free "
+            "GPU node (check `ray status`); the job was not started"
+        )
+    return PoolUnavailable(
+        f"every studio actor stayed busy for {job_timeout_s:.0f} s; the job was not started "
+        "(add GPU nodes, or raise the pool's job_timeout_s)"
+    )

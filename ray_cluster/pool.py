@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -12,19 +12,22 @@ from typing import Any
 import ray
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
-from ray_cluster.capacity import ACTOR_PREFIX, PoolUnavailable, pool_size, remote_loads, wanted_names
+from ray_cluster.capacity import ACTOR_PREFIX, PoolUnavailable, no_turn, pool_size, wanted_names
 from ray_cluster.jobs import GenerateJob, GenerateResult, TrainJob, TrainResult
 from ray_cluster.progress import train_with_reports
+from ray_cluster.turns import ask_for_turn
 from ray_cluster.worker import StudioWorker
 
 MAX_ATTEMPTS = 3  # a job survives two dead actors, then the failure is real
+TURN_POLL_S = 0.2  # how often a waiting job asks the free-looking actors for a turn
 GROW_EVERY_S = 5.0  # how often a GPU pool looks for GPUs (nodes) that joined the cluster
 _DEAD = (RayActorError, ActorUnavailableError)
 __all__ = ["ACTOR_PREFIX", "PoolUnavailable", "WorkerPool", "pool_size"]
 
 
 class WorkerPool:
-    """Least-busy dispatch over named actors; a dead one is replaced, its job retried elsewhere.
+    """Late-binding dispatch over named actors (a job goes to a free actor only); a dead one is
+    replaced and its job retried elsewhere.
 
     An actor takes jobs only once it has answered a ping: a replacement that cannot be placed
     yet (its node is gone) waits in Ray's queue without holding work, and joins the pool when a
@@ -158,41 +161,48 @@ class WorkerPool:
             refs = {n: getattr(self._actors[n], method).remote() for n in sorted(self._ready)}
         return {n: ray.get(ref, timeout=timeout_s) for n, ref in refs.items()}
 
-    def _acquire(self, avoid: set[str]) -> str:
-        """Least loaded ready actor; ties go to the lowest index (a quiet pool reuses one warm actor)."""
-        deadline = time.monotonic() + self.acquire_timeout_s
-        while True:
-            self._grow()
-            with self._lock:
-                ready = [n for n in self._actors if n in self._ready]
-                candidates = [n for n in ready if n not in avoid] or ready
-            if candidates:
-                shared = bool(self._options.get("lifetime"))
-                loads = remote_loads({n: self._actors[n] for n in candidates}) if shared else {}
+    def _acquire(self, avoid: set[str], job_id: str) -> str:
+        """A free ready actor, bound to the job only now (late binding); the lowest index first,
+        so that a quiet pool reuses one warm actor. Waits while every actor is busy, at most
+        ``job_timeout_s``; gives up after ``acquire_timeout_s`` with no actor alive at all."""
+        began = time.monotonic()
+        since = time.time()  # the job's place in the shared line (ray_cluster.turns)
+        alive_at = began
+        asked: set[str] = set()
+        try:
+            while True:
+                self._grow()
                 with self._lock:
-                    live = [n for n in candidates if n in self._ready]
-                    if live:
-                        # Shared (detached) pools break ties at random: drivers that ask at the
-                        # same moment would otherwise all pick the lowest index.
-                        name = min(
-                            live,
-                            key=lambda n: (loads.get(n, 0) + self._busy[n], random.random() if shared else n),
-                        )
-                        self._busy[name] += 1
+                    ready = [n for n in self._actors if n in self._ready]
+                    candidates = [n for n in ready if n not in avoid] or ready
+                    free = [n for n in candidates if self._busy[n] == 0]
+                now = time.monotonic()
+                if ready:
+                    alive_at = now
+                if free:
+                    asked.update(free)
+                    turn = ask_for_turn({n: self._actors[n] for n in free}, job_id, since)
+                    if turn is not None:
+                        name, node = turn
+                        asked.discard(name)
+                        with self._lock:
+                            self._busy[name] += 1
+                            self._running_on[job_id] = node
                         return name
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise PoolUnavailable(
-                    f"no studio actor alive after {self.acquire_timeout_s:.0f} s: the Ray cluster has "
-                    "no free GPU node (check `ray status`); the job was not started"
-                )
-            with self._changed:
-                self._changed.wait(timeout=min(left, 1.0))
+                if now - alive_at > self.acquire_timeout_s or now - began > self.job_timeout_s:
+                    raise no_turn(self.acquire_timeout_s, self.job_timeout_s, bool(ready))
+                with self._changed:
+                    self._changed.wait(timeout=TURN_POLL_S)
+        finally:
+            for other in asked:  # stop holding a place in the other actors' lines
+                with contextlib.suppress(Exception):
+                    self._actors[other].withdraw_turn.remote(job_id)
 
     def _release(self, name: str, job_id: str) -> None:
-        with self._lock:
+        with self._changed:
             self._busy[name] -= 1
             self._refs.pop(job_id, None)
+            self._changed.notify_all()
 
     def cancel(self, job_id: str) -> None:
         """Stop a job this pool dispatched: the actor checks between steps and writes nothing."""
@@ -217,15 +227,6 @@ class WorkerPool:
             self._actors[name] = fresh
         self._watch(name, fresh)
 
-    def _note_node(self, job_id: str, actor: Any) -> None:
-        """Remember which node runs the job, so that the caller can report placement while it runs."""
-        try:
-            node = str(ray.get(actor.node.remote(), timeout=10))
-        except Exception:
-            node = ""
-        with self._lock:
-            self._running_on[job_id] = node
-
     def node_running(self, job_id: str) -> str:
         """The Ray node id of the actor the job was last dispatched to ("" when unknown)."""
         with self._lock:
@@ -235,10 +236,9 @@ class WorkerPool:
         tried: set[str] = set()
         last: Exception | None = None
         for _ in range(MAX_ATTEMPTS):
-            name = self._acquire(tried)
+            name = self._acquire(tried, job.job_id)
             actor = self._actors[name]
             try:
-                self._note_node(job.job_id, actor)
                 ref = getattr(actor, method).remote(job, *args)
                 with self._lock:
                     self._refs[job.job_id] = ref

@@ -22,6 +22,7 @@ from ray_cluster.jobs import (
     TrainJob,
     TrainResult,
 )
+from ray_cluster.turns import Turns
 
 # torch and diffusers are imported inside the actor only (in the methods below): the flow-run
 # processes that create the actors import this module too, and must stay light.
@@ -83,6 +84,7 @@ class StudioWorker:
         # while ping() and load() still answer (the actor runs with a few threads).
         self._gate = threading.Lock()
         self._queued = 0
+        self._turns = Turns()  # jobs are sent here only when it is free (ray_cluster.turns)
         # (job id, kind, arrived, started, ended) wall-clock times of recent jobs: ids and
         # times only, for operators and bench/stack.py (queueing and idle gaps per actor).
         self._history: deque[tuple[str, str, float, float, float]] = deque(maxlen=512)
@@ -113,9 +115,18 @@ class StudioWorker:
     def history(self) -> list[tuple[str, str, float, float, float]]:
         return list(self._history)
 
+    def ask_turn(self, job_id: str, waiting_since: float) -> str | None:
+        """This node's id when the job may be sent here now (this actor is free and the job
+        has waited longest of those asking); None while it must keep waiting."""
+        return node_id() if self._turns.ask(job_id, waiting_since) else None
+
+    def withdraw_turn(self, job_id: str) -> None:
+        self._turns.withdraw(job_id)
+
     @contextmanager
     def _one_job(self, kind: str, job_id: str) -> Iterator[None]:
         self._queued += 1
+        self._turns.arrived(job_id)
         arrived = time.time()
         try:
             with self._gate:
@@ -126,6 +137,7 @@ class StudioWorker:
                     self._history.append((job_id, kind, arrived, started, time.time()))
         finally:
             self._queued -= 1
+            self._turns.finished()
 
     def train(self, job: TrainJob, progress: ProgressCallback | None = None) -> TrainResult:
         """Read the crops, train the identity LoRA, write its weights to job.output_key."""

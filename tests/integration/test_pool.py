@@ -103,6 +103,47 @@ def test_two_shoots_reuse_one_warm_actor(pool: WorkerPool, tmp_path: Path) -> No
     assert pool.base_model_loads() == {"headpix-studio-0": 1, "headpix-studio-1": 1}
 
 
+def test_jobs_from_two_drivers_wait_for_a_free_actor_never_at_a_busy_one(
+    pool: WorkerPool,
+    ray_local: None,  # noqa: F811
+    tiny_models_dir: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Two pool objects over the same named actors stand for two flow runs. Four jobs at once on
+    two actors: two run, two wait in their drivers and are bound to whichever actor frees first,
+    so no job ever queues at an actor (arrived == started in the actor's own history)."""
+    other_driver = WorkerPool(
+        "tiny-sd", tiny_models_dir, offline=True, gpus_per_actor=0, cpu_actors=2, cpus_per_actor=0.5
+    )
+    assert other_driver.wait_ready(timeout_s=60) == pool.names  # the same actors, by name
+    jobs = [
+        (driver, _shoot(tmp_path, f"line-{i}", steps=6 + 6 * i)[1])
+        for i, driver in enumerate([pool, other_driver, pool, other_driver])
+    ]
+    start = threading.Barrier(len(jobs))
+    results: dict[str, TrainResult | BaseException] = {}
+
+    def run(driver: WorkerPool, job: TrainJob) -> None:
+        start.wait()
+        try:
+            results[job.job_id] = driver.train(job)
+        except BaseException as error:  # surfaced by the assertion below
+            results[job.job_id] = error
+
+    threads = [threading.Thread(target=run, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert all(isinstance(r, TrainResult) for r in results.values()) and len(results) == 4, results
+    ours = {job.job_id for _, job in jobs}
+    history = [h for entries in pool.ask_ready("history").values() for h in entries if h[0] in ours]
+    assert len(history) == 4, history
+    queued = {job_id: round(started - arrived, 2) for job_id, _, arrived, started, _ in history}
+    assert max(queued.values()) < 0.5, f"a job queued at a busy actor (seconds): {queued}"
+    assert {r.actor_name for r in results.values() if isinstance(r, TrainResult)} == set(pool.names)
+
+
 def test_killed_actor_mid_training_job_still_done(pool: WorkerPool, tmp_path: Path) -> None:
     storage, job = _shoot(tmp_path, "shoot-c", steps=150)
     results: list[TrainResult | BaseException] = []
