@@ -15,6 +15,10 @@ from typing import Any
 
 BOOTSTRAP_CONFIG = "provider:\n  type: local\n"
 NAMESPACE = "headpix"
+# Ray renices every worker process to 15 by default, to keep its raylet responsive. On a GPU
+# node the studio actors are the node's whole job: at nice 15 they lost the CPU that feeds the
+# GPU to any other process on the machine (on the two-core stack: the flow runs).
+STUDIO_NODE_ENV = {"RAY_worker_niceness": "0"}
 # AF_UNIX paths are limited to 107 bytes and Ray nests sockets ~60 bytes below its temp dir.
 _MAX_TEMP_DIR = 40
 
@@ -108,6 +112,8 @@ def _connect(ray: Any, address: str | None, temp_dir: Path | None, object_store_
         ray.init(address=address or None, namespace=NAMESPACE, log_to_driver=False)
         return
     keep_on_loopback()
+    for key, value in STUDIO_NODE_ENV.items():  # this local Ray is also the studio's node
+        os.environ.setdefault(key, value)
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
     ray_temp = _short_temp_dir(temp_dir)

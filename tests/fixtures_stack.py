@@ -97,6 +97,19 @@ class Stack:
                     return name
         return None
 
+    def studio_niceness(self) -> dict[str, list[tuple[int, int]]]:
+        """Per GPU node: (the node's own niceness, a studio actor's niceness) for each actor."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        for name in ray_nodes.GPU_NODES:
+            node = os.getpriority(os.PRIO_PROCESS, self.state.pids[name])
+            for pid in procs.descendants(self.state.pids[name]):
+                try:
+                    if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::StudioWorker"):
+                        found.setdefault(name, []).append((node, os.getpriority(os.PRIO_PROCESS, pid)))
+                except OSError:
+                    continue
+        return found
+
     def worker_running(self, flow_run_id: str) -> str | None:
         """The Prefect worker whose child process runs this flow run."""
         for name in prefect_stack.WORKERS:

@@ -103,6 +103,20 @@ def test_two_shoots_reuse_one_warm_actor(pool: WorkerPool, tmp_path: Path) -> No
     assert pool.base_model_loads() == {"headpix-studio-0": 1, "headpix-studio-1": 1}
 
 
+def test_studio_actors_keep_the_drivers_priority(pool: WorkerPool) -> None:
+    """Ray renices its workers to 15 unless told otherwise; the actors are the node's work."""
+    import os
+
+    import ray
+
+    def niceness(_: object) -> int:
+        return os.getpriority(os.PRIO_PROCESS, 0)
+
+    actors = [pool._actors[name] for name in pool.names]
+    seen = ray.get([actor.__ray_call__.remote(niceness) for actor in actors], timeout=60)
+    assert seen == [os.getpriority(os.PRIO_PROCESS, 0)] * len(actors), seen
+
+
 def test_jobs_from_two_drivers_wait_for_a_free_actor_never_at_a_busy_one(
     pool: WorkerPool,
     ray_local: None,  # noqa: F811

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from headpix.app.stack import procs
 from headpix.app.stack.layout import RAY_TEMP_ROOT, StackLayout, StackState
+from ray_cluster.runtime import STUDIO_NODE_ENV
 
 GPU_NODES = ("ray-gpu-1", "ray-gpu-2")
 
@@ -106,7 +107,8 @@ def gpu_node_up(layout: StackLayout, state: StackState, env: dict[str, str], nam
         *_ports(),
     ]
     before = _sockets(state)
-    state.pids[name] = procs.spawn(command, log=layout.log(name), env=ray_env(layout, env))
+    node_env = {**ray_env(layout, env), **STUDIO_NODE_ENV}  # actors at full priority
+    state.pids[name] = procs.spawn(command, log=layout.log(name), env=node_env)
     # Ray names a node's sockets by the next free index in the shared session folder: nodes
     # started at the same moment take the same name and one dies. Start them one at a time.
     procs.wait_until(
