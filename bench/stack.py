@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -113,17 +114,46 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def inprocess(shoots: int) -> dict[str, Any]:
+    """Shoots one at a time on the embedded path (ephemeral Prefect API, local Ray)."""
+    from headpix.app.wiring import build_services
+    from headpix.services import use_services
+    from headpix.settings import load_settings
+    from ray_cluster import runtime
+
+    home = Path(tempfile.mkdtemp(prefix="headpix-bench-"))
+    os.environ["PREFECT_HOME"] = str(home / "prefect")
+    services = build_services(load_settings(home=home))
+    use_services(services)
+    try:
+        return summary(run_shoots(services, shoots, tag="inproc", wait_each=True))
+    finally:
+        runtime.shutdown()
+        use_services(None)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--overhead-shoots", type=int, default=3)
     parser.add_argument("--burst", type=int, default=12)
     parser.add_argument("--skip-inprocess", action="store_true")
+    parser.add_argument("--inprocess-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--skip-sequential", action="store_true", help="burst only (no throughput ratio)")
     parser.add_argument(
         "--train-steps", type=int, default=int(TUNING["HEADPIX_TRAIN_STEPS"]), help="LoRA steps per shoot"
     )
+    parser.add_argument(
+        "--product-defaults",
+        action="store_true",
+        help="tiny shoots at the product's own settings (60 LoRA steps, 4 headshots a style, the "
+        "model's inference steps), not the micro-tuning above",
+    )
     args = parser.parse_args()
     TUNING["HEADPIX_TRAIN_STEPS"] = str(args.train_steps)
+    if args.product_defaults:
+        for name in ("HEADPIX_TRAIN_STEPS", "HEADPIX_INFERENCE_STEPS", "HEADPIX_IMAGES_PER_STYLE"):
+            TUNING.pop(name)
     os.environ.update(TUNING)
     os.environ.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", RAY_USAGE_STATS_ENABLED="0", DO_NOT_TRACK="1")
     from headpix.app.stack import supervisor
@@ -134,20 +164,17 @@ def main() -> None:
     from headpix.settings import load_settings
 
     report: dict[str, Any] = {"tuning": TUNING}
+    if args.inprocess_only:
+        print(json.dumps(inprocess(args.overhead_shoots), default=str))
+        return
     if not args.skip_inprocess:
-        home = Path(tempfile.mkdtemp(prefix="headpix-bench-"))
-        os.environ["PREFECT_HOME"] = str(home / "prefect")
-        services = build_services(load_settings(home=home))
-        use_services(services)
-        report["inprocess"] = summary(
-            run_shoots(services, args.overhead_shoots, tag="inproc", wait_each=True)
-        )
+        # In a process of its own: Ray keeps its first cluster's (token-less) auth for the life
+        # of a process, and this one joins the stack's token-authenticated cluster below.
+        child = [sys.executable, __file__, "--inprocess-only", "--overhead-shoots", str(args.overhead_shoots)]
+        child += ["--train-steps", str(args.train_steps)] + (["--product-defaults"] * args.product_defaults)
+        done = subprocess.run(child, stdout=subprocess.PIPE, text=True, check=True, env=os.environ.copy())
+        report["inprocess"] = json.loads(done.stdout.strip().splitlines()[-1])
         print(json.dumps({"inprocess": report["inprocess"]}, default=str), file=sys.stderr, flush=True)
-        from ray_cluster import runtime
-
-        runtime.shutdown()
-        use_services(None)
-        shutil.rmtree(home, ignore_errors=True)
 
     home = Path(tempfile.mkdtemp(prefix="hpx-bench-stack-"))
     layout = StackLayout(home)

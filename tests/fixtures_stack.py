@@ -26,6 +26,7 @@ import pytest
 from headpix.app.stack import prefect_stack, procs, ray_nodes, services_local, supervisor
 from headpix.app.stack.env import base_env, client_env
 from headpix.app.stack.layout import StackLayout, StackState
+from tests.small_disk import fill, mount_tmpfs, unmount
 
 # Tiny shoots; training long enough (30 steps) that a fault can land in the middle of it.
 STACK_TUNING = {
@@ -48,6 +49,19 @@ class Stack:
     _s3_rules: list[dict[str, Any]] = field(default_factory=list)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock)
     _s3_seed: int = 0
+    small_disk: bool = False  # the state folder is a tmpfs of its own (the disk fault fills it)
+
+    @property
+    def ballast(self) -> Path:
+        return self.layout.root / "ballast"
+
+    def fill_state_disk(self) -> int:
+        """Fill the state folder's disk to the last byte; the bytes that stayed free (0)."""
+        fill(self.layout.root)
+        return shutil.disk_usage(self.layout.root).free
+
+    def free_state_disk(self) -> None:
+        self.ballast.unlink(missing_ok=True)
 
     @property
     def env(self) -> dict[str, str]:
@@ -235,9 +249,14 @@ def stack() -> Iterator[Stack]:
     missing = _stack_available()
     require(missing is None, missing or "")
     home = Path(tempfile.mkdtemp(prefix="hpx-stack-home-"))
+    layout = StackLayout(home)
+    # The stack's state folder (logs, pids, secrets, Prefect homes) on a small disk of its own,
+    # so that the disk fault can fill it as a full disk on a worker machine would, without
+    # touching this machine's disks. The mail recorder stands for SendGrid and stays off it.
+    layout.root.mkdir(parents=True)
+    mounted = mount_tmpfs(layout.root, STATE_DISK_MB) is None
     saved = {k: os.environ.get(k) for k in STACK_TUNING}
     os.environ.update(STACK_TUNING)  # the workers inherit the tuning from the supervisor
-    layout = StackLayout(home)
     started = time.monotonic()
     try:
         try:
@@ -249,13 +268,18 @@ def stack() -> Iterator[Stack]:
                 else:
                     os.environ[key] = value
         print(f"\nstack up in {time.monotonic() - started:.0f} s (logs: {layout.logs})", file=sys.stderr)
-        yield Stack(layout, state)
+        yield Stack(layout, state, small_disk=mounted)
     finally:
         supervisor.down(layout)
         keep = os.environ.get("HEADPIX_KEEP_STACK_LOGS")
         if keep:
             shutil.copytree(layout.root, Path(keep), dirs_exist_ok=True)
+        if mounted:
+            unmount(layout.root)
         shutil.rmtree(home, ignore_errors=True)
+
+
+STATE_DISK_MB = 512
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,6 @@ record the ending and queue the customer's mail. Two named stages:
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from headpix.storage import StorageError
 from schemas.api import CustomerSignup, Gender
 from schemas.models import OriginalPhoto, OutboxMessage, Photoshoot
 from tests.conftest import require
+from tests.small_disk import fill, mount_tmpfs, unmount
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("ray_local")]
 
@@ -41,29 +40,12 @@ RESERVE_MB = 8
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "state"
     mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={SIZE_MB}m,mode=0700", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    require(done.returncode == 0, f"cannot mount a tmpfs here ({done.stderr.strip()[:200]})")
+    failed = mount_tmpfs(mount, SIZE_MB)
+    require(failed is None, f"cannot mount a tmpfs here ({failed})")
     try:
         yield mount
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path, leave_mb: float) -> Path:
-    """Write a ballast file so that only ``leave_mb`` stays free."""
-    ballast = folder / "ballast"
-    free = shutil.disk_usage(folder).free - int(leave_mb * (1 << 20))
-    with ballast.open("wb") as out:
-        while free > 0:
-            chunk = min(free, 1 << 20)
-            out.write(b"\0" * chunk)
-            free -= chunk
-    return ballast
+        unmount(mount)
 
 
 def signup(tag: str) -> CustomerSignup:

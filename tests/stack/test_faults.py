@@ -1,6 +1,6 @@
 """Faults production brings, injected into concurrent shoots on the stack; each ending checked.
 
-Four tiny shoots start at once, with the eight shoots of the load test; each of the four carries
+Five tiny shoots start at once, with the eight shoots of the load test; each of the four carries
 its own faults, aimed at it alone (S3 rules match its shoot id, mail faults its recipient), at
 a named stage:
 
@@ -11,6 +11,9 @@ a named stage:
   Retry-After.
 - ``retries_spent``: generate — every headshot PUT answers 500: the shoot fails for good.
 - ``mail_hang``: deliver — SendGrid records the message, then hangs past the client timeout.
+- ``disk_full``: train to generate — the stack's state folder (a small disk of its own: logs,
+  pids, secrets, Prefect homes) is filled to the last byte while every shoot of the batch runs,
+  then freed once this shoot has left training.
 
 Each test checks one shoot's ending: delivered with one delivery email, or failed with a
 customer message and one failure email; originals gone; nothing half-written; nothing personal
@@ -25,6 +28,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ from typing import Any
 import pytest
 
 from headpix.samples import sample_photos
+from tests.conftest import require
 from tests.fixtures_stack import Stack
 from tests.stack.faults import (
     check_nothing_half_written,
@@ -86,6 +91,35 @@ def arm_spent(stack: Stack, outcome: Outcome) -> None:
     )
 
 
+def arm_disk_full(stack: Stack, outcome: Outcome) -> None:
+    sid = outcome.shoot_id
+    if not stack.small_disk:
+        return  # the test reports it (the state folder is not a disk of its own here)
+
+    def training() -> bool:
+        row = shoot_row(stack, sid)
+        return (row["status"] == "training" and row["progress_step"] > 0) or row["status"] in (
+            "failed",
+            "delivered",
+        )
+
+    wait_for(training, timeout_s=DEADLINE_S, what="training under way")
+    outcome.notes["status_at_fill"] = shoot_row(stack, sid)["status"]
+    filled = time.monotonic()
+    try:
+        outcome.notes["free_after_fill"] = stack.fill_state_disk()
+        # Full until this shoot has left training (at least 20 s): every shoot of the batch
+        # runs meanwhile, and the workers' and server's log writes fail.
+        wait_for(
+            lambda: time.monotonic() - filled > 20 and shoot_row(stack, sid)["status"] != "training",
+            timeout_s=DEADLINE_S,
+            what="the shoot past training with a full disk",
+        )
+    finally:
+        outcome.notes["full_for_s"] = round(time.monotonic() - filled, 1)
+        stack.free_state_disk()
+
+
 # The load: 8 more shoots at the same time, S3 and SendGrid failing a seeded 10 % of their
 # requests (a hash of seed, operation, key and attempt decides); HEADPIX_LOAD_SEED replays a seed.
 LOAD = [f"load-{i}" for i in range(8)]
@@ -98,6 +132,7 @@ SCENARIOS: dict[str, tuple[dict[str, Any] | None, Any]] = {
     "purge_and_postgres": ({"count": 1, "mode": "429", "retry_after": 2}, arm_purge_faults),
     "retries_spent": (None, arm_spent),
     "mail_hang": ({"count": 1, "mode": "hang", "hang_s": 40, "accept": True}, None),
+    "disk_full": (None, arm_disk_full),
 }
 
 
@@ -245,3 +280,17 @@ def test_eight_shoots_at_once_under_ten_percent_s3_and_sendgrid_faults_all_deliv
     injected = s3["by_rule"].get("load-write", 0) + s3["by_rule"].get("load-read", 0) + int(mail["injected"])
     assert injected > 0, f"{seed}: no fault fired at all ({s3}, {mail}); the load ran unharmed"
     print(f"\nload: {seed}; S3 faults {s3['by_rule']}, mail refusals {mail['injected']}")
+
+
+def test_a_full_state_disk_while_shoots_run_still_delivers_once(
+    stack: Stack, faulted: dict[str, Outcome]
+) -> None:
+    """Nothing a shoot needs lives on a worker machine's disk: with the stack's state folder full
+    (log writes failing in the server, the workers and their flow runs), this shoot and the
+    batch around it are delivered, each with one email (the batch's own tests check theirs)."""
+    require(stack.small_disk, "cannot mount a tmpfs for the stack's state folder here")
+    outcome = faulted["disk_full"]
+    delivered_once(stack, outcome)
+    assert outcome.notes["status_at_fill"] == "training", outcome.notes
+    assert outcome.notes["free_after_fill"] == 0, outcome.notes
+    assert outcome.notes["full_for_s"] >= 20, outcome.notes
