@@ -168,9 +168,7 @@ PREFIXES: dict[str, Item] = {
     "customers/{customer_id}/shoots/{shoot_id}/crops/": Item(
         "photos", "until the identity model is trained", "delete every version"
     ),
-    # The LoRA weights (<model id>.safetensors) and the shoot's reference face template
-    # (<model id>.template: the mean face descriptor, biometric, sealed) live and go together.
-    # Per-photo face descriptors are never stored: they exist in memory during intake only.
+    # Holds the objects in IDENTITY_OBJECTS below: they live and go together.
     "customers/{customer_id}/shoots/{shoot_id}/identity/": Item(
         "identity_models", "settings: identity_model_days after delivery", "delete every version"
     ),
@@ -182,6 +180,25 @@ PREFIXES: dict[str, Item] = {
         "photos", "settings: draft_hours (24), or until the shoot starts", "delete every version"
     ),
 }
+
+# The objects under the identity prefix, each declared on its own: the reference face template
+# is biometric data and must not hide behind the identity model's entry. Per-photo face
+# descriptors are never stored anywhere: they exist in the intake's memory only.
+IDENTITY_OBJECTS: dict[str, Item] = {
+    "customers/{customer_id}/shoots/{shoot_id}/identity/{model_id}.safetensors": Item(
+        "identity_models",
+        "settings: identity_model_days after delivery",
+        "delete every version (the identity prefix)",
+    ),
+    # The shoot's reference face: the mean 128-d face descriptor of its accepted crops,
+    # sealed under the customer's data key; never logged, put in a result or sent to Prefect.
+    "customers/{customer_id}/shoots/{shoot_id}/identity/{model_id}.template": Item(
+        "identity_models",
+        "with its identity model: settings: identity_model_days after delivery",
+        "delete every version (the identity prefix), with the identity model",
+    ),
+}
+BIOMETRIC_OBJECTS = ("customers/{customer_id}/shoots/{shoot_id}/identity/{model_id}.template",)
 
 
 def category_of_prefix(key: str) -> str | None:

@@ -1,6 +1,9 @@
-"""Face descriptors of a shoot's photos, recomputed, to prove none of them was persisted."""
+"""Face descriptors of a shoot's photos, recomputed, to prove none of them was persisted,
+and the folders Ray writes to, where the reference template travels inside each job."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -42,3 +45,22 @@ def needles(photos: list[PhotoInput], rules: IntakeRules) -> dict[str, bytes]:
     found["template float32"] = template.vector.astype("<f4").tobytes()
     found["template float64"] = template.vector.astype("<f8").tobytes()
     return found
+
+
+def ray_folders() -> list[Path]:
+    """The folders the Ray running in this process writes to disk: its temp folder (sessions,
+    their logs and sockets) and the object spill folder. Fails when they cannot be found, so a
+    scan over them can never pass on nothing."""
+    from ray._private import worker
+
+    node = worker._global_node
+    assert node is not None, "no local Ray node in this process: its temp folder is unknown"
+    temp = Path(node.get_temp_dir_path())
+    logs = Path(node.get_logs_dir_path())
+    spill_dir = node._ray_params.object_spilling_directory
+    assert temp.is_dir(), f"Ray's temp folder {temp} does not exist"
+    assert logs.is_dir() and logs.is_relative_to(temp), f"Ray's logs {logs} are not in {temp}"
+    assert any(logs.iterdir()), f"Ray's log folder {logs} is empty"
+    assert spill_dir and Path(spill_dir).is_dir(), f"Ray's spill folder {spill_dir!r} does not exist"
+    spill = Path(spill_dir)
+    return [temp] if spill.is_relative_to(temp) else [temp, spill]

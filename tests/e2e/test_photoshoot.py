@@ -22,7 +22,7 @@ from headpix.shoots import shoot_report
 from schemas.api import CustomerSignup, Gender, Preferences
 from schemas.models import GalleryLink, Headshot, IdentityModel, OriginalPhoto, OutboxMessage
 from schemas.privacy import UsageEvent
-from tests.e2e.biometrics import needles
+from tests.e2e.biometrics import needles, ray_folders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("ray_local")]
 
@@ -60,10 +60,6 @@ def assert_no_copies(originals: list[bytes], roots: list[Path]) -> None:
             continue
         for original in originals:
             assert original not in content, f"a copy of an original photo survives in {path}"
-
-
-def ray_dirs() -> list[Path]:
-    return [p for p in Path("/tmp").glob("hpx-ray-*")]
 
 
 def prefect_home() -> Path:
@@ -121,8 +117,7 @@ def test_embedded_default_delivers_once_and_forgets_the_originals(make_services,
     assert len(list(services.settings.mail_folder.glob("*.eml"))) == 1
 
     originals = [p.data or b"" for p in selfies]
-    roots = [services.settings.state_dir, prefect_home(), *ray_dirs(), Path(tempfile.gettempdir())]
-    assert_no_copies(originals, [r for r in roots if r != Path("/tmp")] + ray_dirs())
+    assert_no_copies(originals, [services.settings.state_dir, prefect_home(), *ray_folders()])
     assert_no_copies(originals, [p for p in Path(tempfile.gettempdir()).glob("tmp*") if p.is_dir()])
     assert_prefect_knows_nothing_personal(customer_id)
     assert float(operator_artifact(f"training-progress-{shoot_id}")) == 100.0  # live training progress
@@ -157,20 +152,28 @@ def assert_likeness_scored(services: Services, shoot_id: str, customer_id: str) 
 
 def assert_no_face_descriptor_persisted(services: Services, selfies: list[PhotoInput]) -> None:
     """No per-photo descriptor, nor the reference template's plain bytes, in any store we or
-    Prefect or Ray keep: database files, object storage, key store, Prefect's home, Ray's temp."""
+    Prefect or Ray keep: the state dir (database files, object storage), the key store (kept
+    outside it), Prefect's home, Ray's temp folder (session logs included) and its spill folder,
+    and the tmp* folders of the system temp dir. Each of the named roots must exist."""
     patterns = needles(selfies, IntakeRules.from_settings(services.settings))
-    roots = [services.settings.state_dir, prefect_home(), *ray_dirs()]
+    keys = services.settings.resolved_key_dir
+    assert keys.is_dir() and keys != services.settings.state_dir, keys
+    ray = ray_folders()
+    roots = [services.settings.state_dir, keys, prefect_home(), *ray]
     roots += [p for p in Path(tempfile.gettempdir()).glob("tmp*") if p.is_dir()]
-    scanned = 0
+    scanned: set[Path] = set()
     for path in files_under(*roots):
         try:
             content = path.read_bytes()
         except OSError:
             continue
-        scanned += 1
+        scanned.add(path)
         for name, pattern in patterns.items():
             assert pattern not in content, f"face descriptor ({name}) persisted in {path}"
-    assert scanned > 10
+    for root in roots[:4]:  # none of the named stores was skipped or empty
+        assert any(p.is_relative_to(root) for p in scanned), f"nothing scanned under {root}"
+    ray_logs = [p for p in scanned if p.is_relative_to(ray[0]) and "logs" in p.parts]
+    assert ray_logs, f"no Ray log file scanned under {ray[0]}"
 
 
 def operator_artifact(key: str) -> str:

@@ -15,7 +15,7 @@ from headpix.privacy.erasure_scope import ROW_ACTIONS, delete_rows, parse_scope
 from headpix.privacy.requests import RequestType
 from headpix.services import Services
 from headpix.storage import Keys
-from schemas.models import Customer, Photoshoot, utcnow
+from schemas.models import Customer, IdentityModel, Photoshoot, utcnow
 from schemas.privacy import DeletionReceipt, PrivacyRequest
 from tests.e2e.erasure_support import (
     CLEAN,
@@ -121,6 +121,36 @@ def test_scoped_erasure_of_one_shoot_leaves_the_rest(make_services):
     with services.db.session() as session:
         receipt = session.scalar(select(DeletionReceipt).where(DeletionReceipt.request_id == view.request_id))
         assert receipt is not None and receipt.receipt["receipt"]["scope"] == f"shoot:{first}"
+
+
+@pytest.mark.parametrize("scope", ["identity_models", None])
+def test_the_face_template_is_erased_with_the_identity_model(make_services, scope):
+    """The shoot's reference face (biometric) goes with its identity model, scoped or whole."""
+    services = make_services()
+    customer_id, shoot_id = customer_with_objects(services, "zq.template@example.com")
+    with services.db.session() as session:
+        model = IdentityModel(
+            shoot_id=shoot_id, weights_key="", base_model="tiny-sd", steps=1, first_loss=1.0, final_loss=0.5
+        )
+        session.add(model)
+        session.flush()
+        weights = model.weights_key = Keys.identity_model(customer_id, shoot_id, model.id)
+        template = Keys.reference_template(customer_id, shoot_id, model.id)
+    services.store.put(weights, b"lora")
+    services.store.put(template, b"reference face")
+    assert services.raw_store.version_count(template) == 1
+
+    view = requests.submit(services, RequestType.erasure, "zq.template@example.com", scope=scope)
+    requests.confirm(services, view.request_id, token_for(services, view.request_id))
+    assert status_of(services, view.request_id) == "completed"
+    assert services.raw_store.version_count(template) == 0, "the face template outlived the erasure"
+    assert services.raw_store.version_count(Keys.shoot(customer_id, shoot_id) + "identity/") == 0
+    with services.db.session() as session:
+        assert session.scalar(select(IdentityModel)) is None
+    if scope is None:
+        assert nothing_left(services, customer_id) == CLEAN
+    else:  # the rest of the shoot stays
+        assert services.raw_store.version_count(Keys.headshot(customer_id, shoot_id, "h0")) > 0
 
 
 def test_a_scope_of_another_customers_shoot_is_refused(make_services):

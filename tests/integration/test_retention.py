@@ -100,6 +100,8 @@ def add_shoot(
             session.flush()
             model.weights_key = Keys.identity_model(customer_id, shoot.id, model.id)
             services.store.put(model.weights_key, b"lora")
+            template = Keys.reference_template(customer_id, shoot.id, model.id)
+            services.store.put(template, b"reference face")  # sealed beside the model
             for ordinal in range(headshots):
                 headshot = Headshot(
                     shoot_id=shoot.id,
@@ -171,10 +173,17 @@ def test_headshots_and_identity_models_expire_after_delivery(services):
     settings = services.settings
     assert settings.identity_model_retention_days < settings.headshot_retention_days
 
+    with services.db.session() as session:
+        model_id = session.scalars(select(IdentityModel.id).where(IdentityModel.shoot_id == shoot)).one()
+    template = Keys.reference_template(customer, shoot, model_id)
+    assert services.raw_store.version_count(template) == 1
+    assert objects(services, customer, shoot, "identity") == 2  # the weights and the reference face
+
     model_day = T0 + timedelta(days=settings.identity_model_retention_days, hours=1)
     result = retention.sweep(services, model_day)
     assert result.identity_models_expired == 1 and result.headshots_expired == 0
     assert objects(services, customer, shoot, "identity") == 0
+    assert services.raw_store.version_count(template) == 0, "the face template outlived its model"
     assert objects(services, customer, shoot, "headshots") == 2
 
     result = retention.sweep(services, T0 + timedelta(days=settings.headshot_retention_days, hours=1))

@@ -49,3 +49,25 @@ def test_categories_used_are_declared():
         i.category for i in inventory.PREFIXES.values()
     }
     assert used - {None} <= set(inventory.CATEGORIES)
+
+
+def _matches(template: str, key: str) -> bool:
+    pattern = re.escape(template)
+    for name in ("customer_id", "shoot_id", "model_id"):
+        pattern = pattern.replace(rf"\{{{name}\}}", "[^/]+")
+    return re.fullmatch(pattern, key) is not None
+
+
+def test_the_face_template_is_declared_on_its_own_beside_the_identity_model():
+    template = Keys.reference_template("c", "s", "m")
+    weights = Keys.identity_model("c", "s", "m")
+    declared = [t for t in inventory.IDENTITY_OBJECTS if _matches(t, template)]
+    assert len(declared) == 1, "the stored face template has no inventory entry of its own"
+    assert declared[0] in inventory.BIOMETRIC_OBJECTS
+    model = [t for t in inventory.IDENTITY_OBJECTS if _matches(t, weights)]
+    assert len(model) == 1 and model[0] not in inventory.BIOMETRIC_OBJECTS
+    prefix = "customers/{customer_id}/shoots/{shoot_id}/identity/"
+    for key in declared + model:  # under the identity prefix: same category, retention, erasure
+        assert key.startswith(prefix)
+        assert inventory.IDENTITY_OBJECTS[key].category == inventory.PREFIXES[prefix].category
+    assert "identity_model_days" in inventory.IDENTITY_OBJECTS[declared[0]].retention
