@@ -85,24 +85,37 @@ def confirm_page(request: Request, ctx: Ctx, request_id: str, token: str) -> Any
     if pending is None:
         raise not_found()
     return render(
-        request, ctx, "confirm.html", type=pending.type, erasure_days=ctx.services.settings.erasure_days
+        request,
+        ctx,
+        "confirm.html",
+        type=pending.type,
+        what=core.erasure_words(ctx.services, pending.scope),
+        shoot=(pending.scope or "").startswith("shoot:"),
+        erasure_days=ctx.services.settings.erasure_days,
     )
 
 
 @router.post("/privacy/confirm/{request_id}/{token}", name="confirm_post")
 def confirm_post(request: Request, ctx: Ctx, request_id: str, token: str, form: Form) -> Any:
     limit(request, ctx, "confirm")
-    if core.request_pending_confirmation(ctx.services, request_id, token) is None:
+    pending = core.request_pending_confirmation(ctx.services, request_id, token)
+    if pending is None:
         raise not_found()
+    what = core.erasure_words(ctx.services, pending.scope)  # before the shoot is gone
     view = core.confirm_request(ctx.services, request_id, token)
     message = DONE_WORDS.get(view.status, "Confirmed.")
-    if view.type == "erasure" and view.status == "completed":
+    if view.type != "erasure":
+        return render(request, ctx, "message.html", title="Request confirmed", message=message)
+    if what is not None:  # a scoped erasure (one shoot): the account stays, and so does the session
+        if view.status == "completed":
+            message = f"We've deleted {what}. Your account and everything else stay as they are."
+        return render(request, ctx, "message.html", title="Deletion confirmed", message=message)
+    if view.status == "completed":
         message = "Your data has been deleted. We've emailed you a receipt. Goodbye, and thank you."
     response = render(
         request, ctx, "message.html", title="Request confirmed", message=message, signed_in=False
     )
-    if view.type == "erasure":
-        clear_session_cookie(response, ctx)
+    clear_session_cookie(response, ctx)
     return response
 
 
