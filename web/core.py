@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from headpix import analytics, links, personal, sessions
+from headpix.errors import HeadpixError
 from headpix.links import hash_token
 from headpix.outbox import dispatch, enqueue
 from headpix.policy import withdraw_consent as withdraw
@@ -94,6 +95,15 @@ def mail_sign_in_link(services: Services, *, customer_id: str, first: bool) -> N
         )
         message_id = row.id
     dispatch(services, message_id)
+
+
+def change_valid(field: str, value: Any) -> bool:
+    """Whether a rectification's new value for one field would be accepted."""
+    try:
+        validate_changes({field: value})
+    except HeadpixError:
+        return False
+    return True
 
 
 def submit_request(
