@@ -93,7 +93,8 @@ async def api_upload(
     request: Request, ctx: Ctx, customer_id: Customer, name: str = "photo"
 ) -> PhotoFeedbackOut:
     check_origin(request)
-    limit(request, ctx, "upload", per_minute=ctx.services.settings.upload_rate_per_minute)
+    per_minute = ctx.services.settings.upload_rate_per_minute
+    limit(request, ctx, "upload", account=customer_id, per_minute=per_minute)
     return await uploads.receive_photo(request, ctx.services, customer_id, name[:255])
 
 

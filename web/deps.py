@@ -95,11 +95,21 @@ def client_key(request: Request, ctx: WebContext) -> str:
 
 
 def limit(
-    request: Request, ctx: WebContext, action: str, *, email: str | None = None, per_minute: int = 0
+    request: Request,
+    ctx: WebContext,
+    action: str,
+    *,
+    email: str | None = None,
+    account: str | None = None,
+    per_minute: int = 0,
 ) -> None:
-    """Refuse with 429 when the client, or the address, went over the action's limit."""
+    """Refuse with 429 when the client, the address or the account went over the action's limit."""
     allowed = per_minute or ctx.services.settings.rate_limit_per_minute
-    keys = [client_key(request, ctx)] + ([keyed_hash(ctx.secret, email.strip().lower())] if email else [])
+    keys = [client_key(request, ctx)]
+    if email:
+        keys.append(keyed_hash(ctx.secret, email.strip().lower()))
+    if account:
+        keys.append(keyed_hash(ctx.secret, "account:" + account))
     for key in keys:
         if not ctx.limiter.allow(action, key, limit=allowed):
             raise WebError(429, "rate_limited", "Too many attempts. Please wait a minute and try again.")
