@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import secrets
@@ -98,7 +99,7 @@ def test_each_zip_entry_is_loaded_only_when_it_is_written():
         loaded.append(name)
         return name.encode() * 1000
 
-    stream = stream_zip([(name, lambda name=name: load(name)) for name in ("a", "b", "c")])
+    stream = stream_zip([(name, functools.partial(load, name)) for name in ("a", "b", "c")])
     first = next(stream)
     assert first.startswith(b"PK") and loaded == ["a"]
     rest = b"".join(stream)
