@@ -180,17 +180,18 @@ def render(request: Request, ctx: WebContext, name: str, status: int = 200, **va
     """A page, with the CSRF token and sign-in state every layout needs."""
     values.setdefault("signed_in", bool(optional_customer(request, ctx)))
     values["csrf"] = csrf_for(request, ctx)
-    if status == 200:
-        count_page_view(ctx, name)
+    route = request.scope.get("route")
+    if status == 200 and route is not None:
+        count_page_view(ctx, route.path)  # the path template ("/shoots/{shoot_id}"), never the URL
     response = ctx.templates.TemplateResponse(request, name, values, status_code=status)
     response.headers["cache-control"] = "no-store"
     return response
 
 
-def count_page_view(ctx: WebContext, name: str) -> None:
-    """Anonymous usage: a count per page and hour; no identifier, cookie or address."""
+def count_page_view(ctx: WebContext, route_path: str) -> None:
+    """Anonymous usage: a count per route and hour; no identifier, cookie or address."""
     with ctx.services.db.session() as session:
-        analytics.count(session, analytics.PAGE_VIEW + name.removesuffix(".html"), utcnow())
+        analytics.count(session, analytics.PAGE_VIEW + route_path, utcnow())
 
 
 def set_session_cookie(response: Any, ctx: WebContext, token: str) -> None:
