@@ -11,7 +11,7 @@ from schemas.models import new_id
 from schemas.privacy import UsageEvent
 
 EVENTS = ("shoot_started", "shoot_delivered", "shoot_failed", "request_received", "signup")
-PAGE_VIEW = "page_view:"  # + the route's name (a template path, never a URL with ids or tokens)
+PAGE_VIEW = "page_view:"  # + the route's path template ("/shoots/{shoot_id}"), never a concrete URL
 
 
 def hour_of(at: datetime) -> datetime:

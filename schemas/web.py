@@ -95,6 +95,31 @@ class ShootOut(BaseModel):
     finished: bool
 
 
+class ShootSummaryOut(BaseModel):
+    shoot_id: str
+    status: str
+    created_at: datetime
+
+
+class ShootListOut(BaseModel):
+    shoots: list[ShootSummaryOut]
+
+
+class HeadshotOut(BaseModel):
+    headshot_id: str
+    style: str
+    number: int
+    url: str
+    thumbnail_url: str
+
+
+class GalleryOut(BaseModel):
+    """A gallery's headshots and where to fetch them (the same URLs as the gallery page)."""
+
+    headshots: list[HeadshotOut]
+    zip_url: str
+
+
 class ShootStarted(BaseModel):
     shoot_id: str
 

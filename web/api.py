@@ -9,15 +9,20 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from headpix import drafts, sessions
+from headpix.errors import HeadpixError
 from schemas.web import (
     DraftOut,
     ErrorOut,
+    GalleryOut,
+    HeadshotOut,
     MessageOut,
     PhotoFeedbackOut,
     PrivacyRequestIn,
     RequestOut,
+    ShootListOut,
     ShootOut,
     ShootStarted,
+    ShootSummaryOut,
     SignInIn,
     SignupIn,
 )
@@ -25,6 +30,7 @@ from web import core, routes_privacy, shooting, uploads
 from web.deps import (
     Ctx,
     Customer,
+    WebError,
     check_origin,
     limit,
     not_found,
@@ -93,7 +99,8 @@ async def api_upload(
     request: Request, ctx: Ctx, customer_id: Customer, name: str = "photo"
 ) -> PhotoFeedbackOut:
     check_origin(request)
-    limit(request, ctx, "upload", per_minute=ctx.services.settings.upload_rate_per_minute)
+    per_minute = ctx.services.settings.upload_rate_per_minute
+    limit(request, ctx, "upload", account=customer_id, per_minute=per_minute)
     return await uploads.receive_photo(request, ctx.services, customer_id, name[:255])
 
 
@@ -154,3 +161,81 @@ def api_request(ctx: Ctx, customer_id: Customer, request_id: str) -> RequestOut:
     if view is None:
         raise not_found()
     return RequestOut(request_id=view.request_id, type=view.type, status=view.status, message=view.status)
+
+
+@router.get("/shoots", response_model=ShootListOut)
+def api_shoots(ctx: Ctx, customer_id: Customer, response: Response) -> ShootListOut:
+    """The customer's shoots, newest first (the account page's list)."""
+    response.headers["cache-control"] = "no-store"
+    rows = core.customer_shoots(ctx.services, customer_id)
+    return ShootListOut(
+        shoots=[
+            ShootSummaryOut(shoot_id=r["id"], status=r["status"], created_at=r["created_at"]) for r in rows
+        ]
+    )
+
+
+def gallery_out(ctx: Ctx, shoot_id: str, base: str) -> GalleryOut:
+    shots = core.headshots_of(ctx.services, shoot_id)
+    if not shots:
+        raise not_found()
+    return GalleryOut(
+        headshots=[
+            HeadshotOut(
+                headshot_id=h["id"],
+                style=h["style"],
+                number=h["ordinal"] + 1,
+                url=f"{base}/headshots/{h['id']}",
+                thumbnail_url=f"{base}/headshots/{h['id']}?size=thumb",
+            )
+            for h in shots
+        ],
+        zip_url=f"{base}/zip",
+    )
+
+
+@router.get("/shoots/{shoot_id}/headshots", response_model=GalleryOut)
+def api_gallery(ctx: Ctx, customer_id: Customer, shoot_id: str, response: Response) -> GalleryOut:
+    """The signed-in gallery: the owner's headshots of one shoot."""
+    owned(ctx, customer_id, shoot_id)
+    response.headers["cache-control"] = "private, no-store"
+    return gallery_out(ctx, shoot_id, f"/shoots/{shoot_id}")
+
+
+@router.get("/g/{token}", response_model=GalleryOut)
+def api_token_gallery(ctx: Ctx, token: str, response: Response) -> GalleryOut:
+    """The gallery from the emailed link; an expired or unknown token is a 404 like any other."""
+    shoot_id = core.shoot_of_gallery_token(ctx.services, token)
+    if shoot_id is None:
+        raise not_found()
+    response.headers["cache-control"] = "private, no-store"
+    return gallery_out(ctx, shoot_id, f"/g/{token}")
+
+
+@router.post("/policy/{version}/accept", response_model=MessageOut)
+def api_policy_accept(request: Request, ctx: Ctx, customer_id: Customer, version: str) -> MessageOut:
+    check_origin(request)
+    if core.policy_version(ctx.services, version) is None:
+        raise not_found()
+    core.accept_policy(ctx.services, customer_id, version)
+    return MessageOut(message=f"You accepted policy {version}.")
+
+
+@router.post("/policy/{version}/withdraw", response_model=RequestOut)
+def api_policy_withdraw(request: Request, ctx: Ctx, customer_id: Customer, version: str) -> RequestOut:
+    """Withdrawing consent in the notice window is the erasure request, confirmed by mail."""
+    check_origin(request)
+    if core.policy_version(ctx.services, version) is None:
+        raise not_found()
+    try:
+        request_id = core.withdraw_consent(ctx.services, customer_id, version)
+    except HeadpixError:
+        raise WebError(
+            409, "outside_window", "Consent to this version can no longer be withdrawn here."
+        ) from None
+    return RequestOut(
+        request_id=request_id,
+        type="erasure",
+        status="awaiting_confirmation",
+        message="We've emailed you a link to confirm deleting your account before the new policy applies.",
+    )

@@ -60,7 +60,8 @@ def _respond(request: Request, status: int, code: str, message: str) -> Any:
         return JSONResponse({"error": code, "message": message}, status_code=status)
     ctx: WebContext = request.app.state.ctx
     if status == 401:
-        return render(request, ctx, "signin.html", status=401, notice=message)
+        minutes = ctx.services.settings.sign_in_link_minutes
+        return render(request, ctx, "signin.html", status=401, notice=message, link_minutes=minutes)
     return render(request, ctx, "error.html", status=status, message=message)
 
 

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import select
 
 from headpix import analytics, links, personal, sessions
+from headpix.errors import HeadpixError
 from headpix.links import hash_token
 from headpix.outbox import dispatch, enqueue
 from headpix.policy import withdraw_consent as withdraw
-from headpix.privacy import requests, restriction
+from headpix.privacy import request_mail, requests, restriction
 from headpix.privacy.rectification import validate_changes
 from headpix.privacy.requests import RequestRefused, RequestType, RequestView
 from headpix.services import Services
@@ -96,6 +97,15 @@ def mail_sign_in_link(services: Services, *, customer_id: str, first: bool) -> N
     dispatch(services, message_id)
 
 
+def change_valid(field: str, value: Any) -> bool:
+    """Whether a rectification's new value for one field would be accepted."""
+    try:
+        validate_changes({field: value})
+    except HeadpixError:
+        return False
+    return True
+
+
 def submit_request(
     services: Services, type_: RequestType, email: str, *, changes: dict[str, Any] | None = None
 ) -> RequestView:
@@ -113,6 +123,13 @@ def request_shoot_erasure(services: Services, customer_id: str, shoot_id: str) -
             raise RequestRefused("no such shoot")
         email = personal.email_of(services.keys, customer)
     return requests.submit(services, RequestType.erasure, email, scope=f"shoot:{shoot_id}")
+
+
+def erasure_words(services: Services, scope: str | None) -> str | None:
+    """What a scoped erasure deletes, as the customer knows it ("your photoshoot of 3 Mar 2025
+    (reference 1a2b3c4d)"); None for the whole account."""
+    with services.db.session() as session:
+        return request_mail.scope_words(session, scope)
 
 
 def request_pending_confirmation(services: Services, request_id: str, token: str) -> PrivacyRequest | None:

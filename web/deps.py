@@ -13,11 +13,20 @@ from fastapi.templating import Jinja2Templates
 from headpix import analytics, sessions
 from headpix.services import Services
 from schemas.models import utcnow
-from web.security import RateLimiter, csrf_token, csrf_valid, is_loopback, keyed_hash
+from web.security import (
+    ANON_CSRF_MAX_AGE_S,
+    CSRF_MAX_AGE_S,
+    RateLimiter,
+    csrf_token,
+    csrf_valid,
+    is_loopback,
+    keyed_hash,
+)
 
 COOKIE = "hpx_session"
 FORM_LIMIT = 16 * 1024
 TEMPLATES = Path(__file__).parent / "templates"
+FOREIGN = "This form was sent from another site and was refused."
 
 
 class WebError(Exception):
@@ -86,26 +95,65 @@ def client_key(request: Request, ctx: WebContext) -> str:
 
 
 def limit(
-    request: Request, ctx: WebContext, action: str, *, email: str | None = None, per_minute: int = 0
+    request: Request,
+    ctx: WebContext,
+    action: str,
+    *,
+    email: str | None = None,
+    account: str | None = None,
+    per_minute: int = 0,
 ) -> None:
-    """Refuse with 429 when the client, or the address, went over the action's limit."""
+    """Refuse with 429 when the client, the address or the account went over the action's limit."""
     allowed = per_minute or ctx.services.settings.rate_limit_per_minute
-    keys = [client_key(request, ctx)] + ([keyed_hash(ctx.secret, email.strip().lower())] if email else [])
+    keys = [client_key(request, ctx)]
+    if email:
+        keys.append(keyed_hash(ctx.secret, email.strip().lower()))
+    if account:
+        keys.append(keyed_hash(ctx.secret, "account:" + account))
     for key in keys:
         if not ctx.limiter.allow(action, key, limit=allowed):
             raise WebError(429, "rate_limited", "Too many attempts. Please wait a minute and try again.")
 
 
+def csrf_binding(request: Request, ctx: WebContext) -> tuple[str, int]:
+    """What a form's CSRF token is bound to, and for how long it holds.
+
+    Signed in: the session. Signed out (sign-up, sign-in): the client's keyed address hash, so a
+    token harvested by one client is no use to a page that makes another client post it, and it
+    expires sooner.
+    """
+    token = session_token(request)
+    if token:
+        return sessions.token_hash("session", token), CSRF_MAX_AGE_S
+    host = request.client.host if request.client else "unknown"
+    return anonymous_binding(ctx.secret, host), ANON_CSRF_MAX_AGE_S
+
+
+def anonymous_binding(secret: bytes, host: str) -> str:
+    return "anon:" + keyed_hash(secret, host)
+
+
 def csrf_for(request: Request, ctx: WebContext) -> str:
-    binding = sessions.token_hash("session", session_token(request)) if session_token(request) else "anon"
-    return csrf_token(ctx.secret, binding)
+    return csrf_token(ctx.secret, csrf_binding(request, ctx)[0])
 
 
 def check_origin(request: Request) -> None:
-    """Unsafe methods from another origin are refused (browsers send Origin on every POST)."""
+    """Unsafe methods from another site are refused.
+
+    Browsers send ``Origin`` on every POST and ``Sec-Fetch-Site`` with it. Either one naming
+    another site is refused. Under ``Referrer-Policy: no-referrer`` a browser sends our own form
+    posts with ``Origin: null``, as it does from sandboxed frames and data: URLs, so a null origin
+    passes only when ``Sec-Fetch-Site`` says same-origin. A client that sends neither header is
+    not a browser, so not a CSRF vector.
+    """
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
-        raise WebError(403, "bad_origin", "This form was sent from another site and was refused.")
+    fetch_site = request.headers.get("sec-fetch-site")
+    if origin is not None and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise WebError(403, "bad_origin", FOREIGN)
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise WebError(403, "bad_origin", FOREIGN)
+    if origin == "null" and fetch_site is None:
+        raise WebError(403, "bad_origin", FOREIGN)
 
 
 async def read_form(request: Request, ctx: Ctx) -> dict[str, str]:
@@ -119,8 +167,8 @@ async def read_form(request: Request, ctx: Ctx) -> dict[str, str]:
         if len(body) > FORM_LIMIT:
             raise WebError(413, "too_large", "The form is too large.")
     form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    binding = sessions.token_hash("session", session_token(request)) if session_token(request) else "anon"
-    if not csrf_valid(ctx.secret, binding, form.get("csrf", "")):
+    binding, max_age_s = csrf_binding(request, ctx)
+    if not csrf_valid(ctx.secret, binding, form.get("csrf", ""), max_age_s=max_age_s):
         raise WebError(403, "csrf", "This form has expired. Go back, reload the page and try again.")
     return form
 
@@ -132,17 +180,18 @@ def render(request: Request, ctx: WebContext, name: str, status: int = 200, **va
     """A page, with the CSRF token and sign-in state every layout needs."""
     values.setdefault("signed_in", bool(optional_customer(request, ctx)))
     values["csrf"] = csrf_for(request, ctx)
-    if status == 200:
-        count_page_view(ctx, name)
+    route = request.scope.get("route")
+    if status == 200 and route is not None:
+        count_page_view(ctx, route.path)  # the path template ("/shoots/{shoot_id}"), never the URL
     response = ctx.templates.TemplateResponse(request, name, values, status_code=status)
     response.headers["cache-control"] = "no-store"
     return response
 
 
-def count_page_view(ctx: WebContext, name: str) -> None:
-    """Anonymous usage: a count per page and hour; no identifier, cookie or address."""
+def count_page_view(ctx: WebContext, route_path: str) -> None:
+    """Anonymous usage: a count per route and hour; no identifier, cookie or address."""
     with ctx.services.db.session() as session:
-        analytics.count(session, analytics.PAGE_VIEW + name.removesuffix(".html"), utcnow())
+        analytics.count(session, analytics.PAGE_VIEW + route_path, utcnow())
 
 
 def set_session_cookie(response: Any, ctx: WebContext, token: str) -> None:

@@ -79,7 +79,10 @@ def sign_in(request: Request, ctx: WebContext, email: str) -> str:
     customer_id = core.customer_id_by_email(ctx.services, email)
     if customer_id is not None:
         core.mail_sign_in_link(ctx.services, customer_id=customer_id, first=False)
-    return "If that address has an account, a sign-in link is on its way. It works once, for 15 minutes."
+    minutes = ctx.services.settings.sign_in_link_minutes
+    return (
+        f"If that address has an account, a sign-in link is on its way. It works once, for {minutes} minutes."
+    )
 
 
 @router.get("/", name="home")
@@ -113,7 +116,7 @@ def signup_post(request: Request, ctx: Ctx, form: Form) -> Any:
 
 @router.get("/signin", name="signin")
 def signin_page(request: Request, ctx: Ctx) -> Any:
-    return render(request, ctx, "signin.html")
+    return render(request, ctx, "signin.html", link_minutes=ctx.services.settings.sign_in_link_minutes)
 
 
 @router.post("/signin", name="signin_post")

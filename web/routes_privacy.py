@@ -40,6 +40,12 @@ DONE_WORDS = {
     "on_hold": "Confirmed. It is on hold while a legal obligation applies; we'll write to you.",
 }
 
+CHANGE_WORDS = {
+    "name": "The corrected name must be 1 to 200 characters.",
+    "email": "The corrected email address doesn't look like an email address (name@example.com).",
+}
+REFUSED = "We couldn't accept this request. Check the details and try again."
+
 
 def submit(request: Request, ctx: WebContext, type_: str, email: str, changes: dict[str, Any] | None) -> str:
     """Create a request; the answer is the same whether or not we know the address."""
@@ -47,11 +53,16 @@ def submit(request: Request, ctx: WebContext, type_: str, email: str, changes: d
         kind = RequestType(type_)
     except ValueError:
         raise WebError(400, "unknown_right", "Choose one of the rights listed on the page.") from None
+    if kind is RequestType.rectification and not changes:
+        raise WebError(400, "invalid_request", "Tell us the corrected name or email address.")
     limit(request, ctx, "privacy", email=email)
+    for field, value in (changes or {}).items():
+        if not core.change_valid(field, value):
+            raise WebError(400, "invalid_change", CHANGE_WORDS.get(field, REFUSED))
     try:
         core.submit_request(ctx.services, kind, email, changes=changes)
-    except HeadpixError as error:
-        raise WebError(400, "invalid_request", error.message) from None
+    except HeadpixError:  # its message is written for the CLI: the web says it in its own words
+        raise WebError(400, "invalid_request", REFUSED) from None
     if kind is RequestType.objection:
         return "If that address has an account, it gets no more marketing mail from now on."
     return "If that address has an account, we've emailed it a link to confirm the request."
@@ -73,8 +84,6 @@ def centre(request: Request, ctx: Ctx, customer_id: MaybeCustomer) -> Any:
 @router.post("/privacy/requests", name="privacy_request")
 def request_post(request: Request, ctx: Ctx, form: Form) -> Any:
     changes = {k: form[f"new_{k}"].strip() for k in ("name", "email") if form.get(f"new_{k}", "").strip()}
-    if form.get("type") == "rectification" and not changes:
-        raise WebError(400, "invalid_request", "Tell us the corrected name or email address.")
     message = submit(request, ctx, form.get("type", ""), form.get("email", "")[:320], changes or None)
     return render(request, ctx, "message.html", title="Request received", message=message)
 
@@ -85,24 +94,37 @@ def confirm_page(request: Request, ctx: Ctx, request_id: str, token: str) -> Any
     if pending is None:
         raise not_found()
     return render(
-        request, ctx, "confirm.html", type=pending.type, erasure_days=ctx.services.settings.erasure_days
+        request,
+        ctx,
+        "confirm.html",
+        type=pending.type,
+        what=core.erasure_words(ctx.services, pending.scope),
+        shoot=(pending.scope or "").startswith("shoot:"),
+        erasure_days=ctx.services.settings.erasure_days,
     )
 
 
 @router.post("/privacy/confirm/{request_id}/{token}", name="confirm_post")
 def confirm_post(request: Request, ctx: Ctx, request_id: str, token: str, form: Form) -> Any:
     limit(request, ctx, "confirm")
-    if core.request_pending_confirmation(ctx.services, request_id, token) is None:
+    pending = core.request_pending_confirmation(ctx.services, request_id, token)
+    if pending is None:
         raise not_found()
+    what = core.erasure_words(ctx.services, pending.scope)  # before the shoot is gone
     view = core.confirm_request(ctx.services, request_id, token)
     message = DONE_WORDS.get(view.status, "Confirmed.")
-    if view.type == "erasure" and view.status == "completed":
+    if view.type != "erasure":
+        return render(request, ctx, "message.html", title="Request confirmed", message=message)
+    if what is not None:  # a scoped erasure (one shoot): the account stays, and so does the session
+        if view.status == "completed":
+            message = f"We've deleted {what}. Your account and everything else stay as they are."
+        return render(request, ctx, "message.html", title="Deletion confirmed", message=message)
+    if view.status == "completed":
         message = "Your data has been deleted. We've emailed you a receipt. Goodbye, and thank you."
     response = render(
         request, ctx, "message.html", title="Request confirmed", message=message, signed_in=False
     )
-    if view.type == "erasure":
-        clear_session_cookie(response, ctx)
+    clear_session_cookie(response, ctx)
     return response
 
 

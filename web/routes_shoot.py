@@ -97,13 +97,14 @@ def cancel(request: Request, ctx: Ctx, customer_id: Customer, shoot_id: str, for
 @router.post("/shoots/{shoot_id}/delete", name="shoot_delete")
 def delete_shoot(request: Request, ctx: Ctx, customer_id: Customer, shoot_id: str, form: Form) -> Any:
     owned(ctx, customer_id, shoot_id)
+    what = core.erasure_words(ctx.services, f"shoot:{shoot_id}")
     core.request_shoot_erasure(ctx.services, customer_id, shoot_id)
     return render(
         request,
         ctx,
         "message.html",
         title="Check your email",
-        message="We've emailed you a link to confirm the deletion. Nothing is deleted until you confirm.",
+        message=f"We've emailed you a link to confirm deleting {what}. Nothing is deleted until you confirm.",
     )
 
 

@@ -34,6 +34,7 @@ HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 CSRF_MAX_AGE_S = 4 * 3600
+ANON_CSRF_MAX_AGE_S = 2 * 3600  # a signed-out form's token: bound to the client's address, shorter
 
 
 def is_loopback(settings: Settings) -> bool:
@@ -67,12 +68,14 @@ def csrf_token(secret: bytes, binding: str, *, now: float | None = None) -> str:
     return f"{stamp}.{sig}"
 
 
-def csrf_valid(secret: bytes, binding: str, token: str, *, now: float | None = None) -> bool:
+def csrf_valid(
+    secret: bytes, binding: str, token: str, *, now: float | None = None, max_age_s: int = CSRF_MAX_AGE_S
+) -> bool:
     stamp, _, sig = token.partition(".")
     if not stamp.isdigit() or not sig:
         return False
     current = now if now is not None else time.time()
-    if not 0 <= current - int(stamp) <= CSRF_MAX_AGE_S:
+    if not 0 <= current - int(stamp) <= max_age_s:
         return False
     expected = hmac.new(secret, f"{binding}|{stamp}".encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), sig.encode())

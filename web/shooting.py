@@ -8,7 +8,7 @@ import threading
 from headpix import drafts, sessions, shoot_control
 from headpix.app import runner
 from headpix.errors import HeadpixError
-from headpix.intake import PhotoInput
+from headpix.intake import IntakeRules, PhotoInput
 from headpix.intake.feedback import sentence
 from headpix.privacy.restriction import is_restricted
 from headpix.services import Services
@@ -53,8 +53,11 @@ def start_shoot(services: Services, customer_id: str) -> str:
     photos = [PhotoInput(file=n, data=d, size=len(d)) for n, d in drafts.load_photos(services, customer_id)]
     report = runner.precheck(services, photos)
     if not report.accepted:
-        words = [sentence(r) for r in report.reasons] or [
-            f"{v.file}: {sentence(v.reasons[0])}" for v in report.photos if not v.accepted and v.reasons
+        rules = IntakeRules.from_settings(services.settings)  # the limits quoted are the configured ones
+        words = [sentence(r, rules=rules) for r in report.reasons] or [
+            f"{v.file}: {sentence(v.reasons[0], other_file=v.duplicate_of, rules=rules)}"
+            for v in report.photos
+            if not v.accepted and v.reasons
         ]
         raise WebError(409, "photos_refused", " ".join(words) or "Some photos can't be used.")
     with services.db.session() as session:
@@ -93,8 +96,10 @@ def shoot_view(services: Services, shoot_id: str) -> ShootOut:
         percent = 10 + int(50 * min(step, total) / total)
     elif status == "generating":
         percent = 60 + int(30 * min(rendered, wanted) / wanted)
-    if status == "training" and isinstance(step, int) and isinstance(total, int):
-        message = f"Training step {step} of {total}."
+    if status == "training" and isinstance(step, int) and isinstance(total, int) and total > 0:
+        message = f"Training step {min(step, total)} of {total}."
+    elif status == "training":
+        message = "Training is starting: the first steps take a moment."
     elif status == "generating":
         message = f"{rendered} of {wanted} headshots rendered."
     else:

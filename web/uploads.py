@@ -114,7 +114,7 @@ def _judge_and_keep(
         file=name,
         accepted=verdict.accepted,
         reasons=list(verdict.reasons),
-        sentences=[sentence(r, other_file=other) for r in verdict.reasons],
+        sentences=[sentence(r, other_file=other, rules=rules) for r in verdict.reasons],
         photo_id=photo_id,
     )
 

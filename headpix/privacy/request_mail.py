@@ -15,16 +15,49 @@ from headpix.outbox import enqueue
 from headpix.outbox_batches import dispatch_pending
 from headpix.privacy.crypto import KeyRing
 from headpix.services import Services
-from schemas.models import OutboxMessage
+from schemas.models import OutboxMessage, Photoshoot
 from schemas.privacy import PrivacyRequest
 
+SCOPE_WORDS = {
+    "headshots": "your headshots",
+    "identity_models": "the models learned from your photos",
+    "preferences": "your style preferences",
+    "marketing": "what we hold for marketing",
+}
 
-def confirmation_body(type_: str, link: str, hours: int) -> str:
+
+def shoot_words(session: Session, shoot_id: str) -> str:
+    """A shoot as its customer knows it: its date and a short reference, nothing else."""
+    shoot = session.get(Photoshoot, shoot_id)
+    when = f" of {shoot.created_at:%d %b %Y}" if shoot is not None and shoot.created_at else ""
+    return f"your photoshoot{when} (reference {shoot_id[:8]})"
+
+
+def scope_words(session: Session, scope: str | None) -> str | None:
+    """What a scoped erasure deletes, in words; None for a whole-account erasure."""
+    if not scope:
+        return None
+    if scope.startswith("shoot:"):
+        return shoot_words(session, scope.split(":", 1)[1])
+    return SCOPE_WORDS.get(scope, "part of the data we hold about you")
+
+
+def confirmation_subject(type_: str, what: str | None = None) -> str:
+    return f"Confirm deleting {what}" if what else f"Confirm your {type_} request"
+
+
+def confirmation_body(type_: str, link: str, hours: int, what: str | None = None) -> str:
+    """``what`` names the part a scoped erasure deletes (one shoot); the rest stays."""
+    asked = (
+        [f"We received a request to delete {what}.", "The rest of your account stays as it is."]
+        if what
+        else [f"We received a {type_} request for the data we hold about you."]
+    )
     return "\n".join(
         [
             "Hello,",
             "",
-            f"We received a {type_} request for the data we hold about you.",
+            *asked,
             "If you made it, confirm it on this page:",
             "",
             f"  {link}",

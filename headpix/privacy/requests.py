@@ -21,7 +21,12 @@ from headpix.errors import CommandError, NotFound
 from headpix.links import LINK, hash_token
 from headpix.outbox import enqueue
 from headpix.privacy.audit import record
-from headpix.privacy.request_mail import confirmation_body, dispatch_request_mail
+from headpix.privacy.request_mail import (
+    confirmation_body,
+    confirmation_subject,
+    dispatch_request_mail,
+    scope_words,
+)
 from headpix.services import Services
 from schemas.models import new_id, utcnow
 from schemas.privacy import PrivacyRequest
@@ -194,6 +199,7 @@ def submit(
             request.token_expires_at = now + timedelta(hours=services.settings.request_token_hours)
             move(session, request, R.awaiting_confirmation, actor="system")
             if customer is not None:
+                what = scope_words(session, scope)  # a scoped erasure names what it deletes
                 enqueue(
                     session,
                     keys,
@@ -203,8 +209,8 @@ def submit(
                     request_id=request.id,
                     ref_id=request.id,
                     to=personal.email_of(keys, customer),
-                    subject=f"Confirm your {type_.value} request",
-                    body=confirmation_body(type_.value, LINK, services.settings.request_token_hours),
+                    subject=confirmation_subject(type_.value, what),
+                    body=confirmation_body(type_.value, LINK, services.settings.request_token_hours, what),
                 )
         request_id = request.id
     dispatch_request_mail(services, request_id)
@@ -271,8 +277,6 @@ def expire(session: Session, request: PrivacyRequest) -> None:
 def status(services: Services, request_id: str) -> RequestView:
     with services.db.session() as session:
         return view(load_request(session, request_id))
-
-
 
 
 def run_handler(services: Services, request_id: str, *, now: datetime) -> None:

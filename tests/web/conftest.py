@@ -69,6 +69,23 @@ class WebServer:
         raise AssertionError(f"no mail to {to} with a {path_part} link")
 
 
+COMMAND_TEXT = re.compile(r"\bheadpix [a-z]|(^|\s)--[a-z]|\bmake [a-z]|^\s*\$ ", re.M)
+
+
+def command_text_in_mail(folder: Path) -> list[str]:
+    """Every handed-over mail whose body tells the customer to run a command, as "subject: text"."""
+    found = []
+    for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
+        message = message_from_bytes(path.read_bytes())
+        for part in message.walk():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                match = COMMAND_TEXT.search(payload.decode("utf-8", "replace"))
+                if match:
+                    found.append(f"{message['Subject']}: {match.group(0)!r}")
+    return found
+
+
 def free_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -122,6 +139,8 @@ def web(session_dir: Path) -> Iterator[WebServer]:
     server.should_exit = True
     thread.join(timeout=30)
     services.db.dispose()
+    # Every mail the web tests caused, read once more: none may tell a customer to run a command.
+    assert command_text_in_mail(services.settings.mail_folder) == []
 
 
 @dataclass

@@ -100,6 +100,10 @@ def test_restriction_confirmed_then_lifted_from_its_page(web: WebServer):
         assert request is not None
         request_id = request.id
     page = f"/requests/{request_id}"
-    assert "Lift the restriction" in client.get(page).text
+    html = client.get(page).text
+    assert "Lift the restriction" in html
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title and title.group(1) == "Your request · Headpix", "the <title> holds markup"
+    assert html.count('name="csrf"') == 2  # the lift form and sign-out, once each
     assert post_form(client, f"{page}/lift", {}, page=page).status_code == 200
     assert post_form(client, f"{page}/lift", {}, page=page).status_code == 409

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -13,8 +14,9 @@ from headpix import sessions
 from schemas.api import CustomerSignup, Gender
 from schemas.models import OutboxMessage, utcnow
 from schemas.privacy import SignInToken
-from tests.web.conftest import WebServer
+from tests.web.conftest import WebServer, web_services
 from web import core
+from web.app import create_app
 
 PAGES = ["/", "/signin", "/privacy", "/policy", "/static/app.css", "/api/openapi.json", "/nowhere"]
 
@@ -145,3 +147,15 @@ def test_sessions_expire_when_idle_and_absolutely_and_end_at_sign_out(web: WebSe
     assert client.get("/api/session").status_code == 200
     assert client.post("/api/signout").status_code == 200
     assert sessions.session_customer(services, token) is None
+
+
+def test_the_session_cookie_is_secure_off_loopback(session_dir: Path, tmp_path: Path):
+    url = "https://headpix.example"
+    services = web_services(tmp_path / "public", session_dir, url, session_secret="s3cret-" + "x" * 40)
+    client = TestClient(create_app(services), base_url=url)
+    body = {"name": "Sue", "email": "secure.cookie@example.com", "gender": "woman", "consent": True}
+    cookie = client.post("/api/signup", json=body).headers["set-cookie"]
+    assert cookie.startswith("hpx_session=")
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= flags, flags
+    services.db.dispose()

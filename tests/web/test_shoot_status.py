@@ -44,3 +44,17 @@ def test_training_progress_and_cancel(web: WebServer):
     assert cancelled["status"] == "cancelled" and cancelled["finished"]
     again = client.post(f"/api/shoots/{shoot_id}/cancel")
     assert again.status_code == 409 and again.json()["error"] == "not_cancellable"
+
+
+def test_training_progress_is_read_from_the_shoot_row(web: WebServer):
+    shoot_id, client = shoot_for(web, "progress.steps@example.com", "training")
+    with web.services.db.session() as session:
+        shoot = session.get(Photoshoot, shoot_id)
+        assert shoot is not None
+        shoot.progress_step, shoot.progress_total = 15, 30
+    status = client.get(f"/api/shoots/{shoot_id}").json()
+    # Training spans 10 % to 60 % of the bar: half of its steps is 35 %.
+    assert (status["progress_step"], status["progress_total"], status["percent"]) == (15, 30, 35)
+    assert status["message"] == "Training step 15 of 30."
+    page = client.get(f"/shoots/{shoot_id}").text
+    assert 'value="35"' in page and "35%" in page and "Training step 15 of 30." in page
