@@ -27,14 +27,18 @@ def fill(folder: Path, leave_mb: float = 0) -> Path:
     """Write a ballast file so that only ``leave_mb`` stays free (0: to the last byte)."""
     ballast = folder / "ballast"
     free = shutil.disk_usage(folder).free - int(leave_mb * (1 << 20))
-    with ballast.open("wb") as out:
+    with ballast.open("wb", buffering=0) as out:
+        if not leave_mb:
+            # To the last byte: other writers share the disk, so write until ENOSPC.
+            with contextlib.suppress(OSError):
+                while True:
+                    out.write(b"\0" * (1 << 20))
+            with contextlib.suppress(OSError):
+                while True:
+                    out.write(b"\0" * 4096)
+            return ballast
         while free > 0:
             chunk = min(free, 1 << 20)
             out.write(b"\0" * chunk)
             free -= chunk
-        if not leave_mb:
-            with contextlib.suppress(OSError):  # what the block rounding left, until ENOSPC
-                while True:
-                    out.write(b"\0" * 4096)
-                    out.flush()
     return ballast
