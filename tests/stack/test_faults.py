@@ -58,6 +58,19 @@ def arm_generate_faults(stack: Stack, outcome: Outcome) -> None:
     )
 
 
+def wait_training(stack: Stack, sid: str) -> None:
+    """Until the shoot's training has reported a step (or the shoot has ended)."""
+
+    def training() -> bool:
+        row = shoot_row(stack, sid)
+        return (row["status"] == "training" and row["progress_step"] > 0) or row["status"] in (
+            "failed",
+            "delivered",
+        )
+
+    wait_for(training, timeout_s=DEADLINE_S, what="training under way")
+
+
 def arm_purge_faults(stack: Stack, outcome: Outcome) -> None:
     sid = outcome.shoot_id
     stack.add_s3_fault({"name": "del503", "ops": ["DELETE_OBJECTS"], "match": sid, "mode": "503", "first": 2})
@@ -72,14 +85,7 @@ def arm_purge_faults(stack: Stack, outcome: Outcome) -> None:
         }
     )
 
-    def training() -> bool:
-        row = shoot_row(stack, sid)
-        return (row["status"] == "training" and row["progress_step"] > 0) or row["status"] in (
-            "failed",
-            "delivered",
-        )
-
-    wait_for(training, timeout_s=DEADLINE_S, what="training under way")
+    wait_training(stack, sid)
     outcome.notes["status_at_pg_restart"] = shoot_row(stack, sid)["status"]
     stack.restart_postgres()
 
@@ -96,14 +102,7 @@ def arm_disk_full(stack: Stack, outcome: Outcome) -> None:
     if not stack.small_disk:
         return  # the test reports it (the state folder is not a disk of its own here)
 
-    def training() -> bool:
-        row = shoot_row(stack, sid)
-        return (row["status"] == "training" and row["progress_step"] > 0) or row["status"] in (
-            "failed",
-            "delivered",
-        )
-
-    wait_for(training, timeout_s=DEADLINE_S, what="training under way")
+    wait_training(stack, sid)
     outcome.notes["status_at_fill"] = shoot_row(stack, sid)["status"]
     filled = time.monotonic()
     try:
