@@ -7,24 +7,23 @@ in its path answers 404 to another customer, whatever the method; a route with a
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from PIL import Image
 
-from headpix import drafts, personal, sessions
+from headpix import drafts, sessions
 from headpix.privacy import requests
 from headpix.privacy.requests import RequestType
 from headpix.samples import sample_photos
 from headpix.storage import Keys
 from schemas.api import CustomerSignup, Gender
-from schemas.models import Headshot, Photoshoot, utcnow
+from schemas.models import utcnow
 from schemas.privacy import DataExport
 from tests.web.conftest import WebServer
+from tests.web.seed import delivered_shoot_with_headshot
 from web import core
 
 UNKNOWN_TOKEN = "x" * 43
@@ -41,19 +40,7 @@ def customer(web: WebServer, email: str) -> tuple[str, TestClient]:
 def owned_ids(web: WebServer, customer_id: str, email: str) -> dict[str, str]:
     """A delivered shoot with a headshot, a draft photo, an access request with its export."""
     services = web.services
-    png = io.BytesIO()
-    Image.new("RGB", (64, 64), "navy").save(png, format="PNG")
-    with services.db.session() as session:
-        shoot = Photoshoot(customer_id=customer_id, status="delivered", styles=["studio"], images_per_style=1)
-        session.add(shoot)
-        session.flush()
-        shot = Headshot(shoot_id=shoot.id, ordinal=0, style="studio", seed=1, key="", rendered_at=utcnow())
-        personal.seal_prompts(services.keys, customer_id, shot, prompt="p", negative="")
-        session.add(shot)
-        session.flush()
-        shot.key = Keys.headshot(customer_id, shoot.id, shot.id)
-        services.store.put(shot.key, png.getvalue())
-        shoot_id, headshot_id = shoot.id, shot.id
+    shoot_id, headshot_id = delivered_shoot_with_headshot(web, customer_id)
     name, data = sample_photos(1)[0]
     photo_id = drafts.add_photo(
         services, customer_id=customer_id, filename=name, data=data, sha256="0" * 64, phash="0"

@@ -10,9 +10,9 @@ from headpix import policy
 from schemas.models import utcnow
 from schemas.privacy import Consent, PrivacyRequest
 from tests.web.conftest import WebServer
+from tests.web.seed import delivered_shoot
 from tests.web.test_gallery import gallery_link, shoot_with_headshots
 from tests.web.test_privacy_centre import signed_in
-from tests.web.test_shoot_deletion import delivered_shoot
 
 
 def test_the_shoot_list_and_gallery_listing_are_the_owners_only(web: WebServer):

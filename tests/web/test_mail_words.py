@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from headpix import gallery_links, policy
 from schemas.models import utcnow
 from tests.web.conftest import COMMAND_TEXT, WebServer, command_text_in_mail
+from tests.web.seed import delivered_shoot
 from tests.web.test_privacy_centre import post_form, signed_in
-from tests.web.test_shoot_deletion import delivered_shoot
 from web import core
 
 

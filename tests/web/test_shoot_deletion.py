@@ -3,32 +3,9 @@ shoot, only it goes, and the customer stays signed in."""
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-
-from headpix import personal
-from headpix.storage import Keys
-from schemas.models import Headshot, Photoshoot, utcnow
 from tests.web.conftest import WebServer
+from tests.web.seed import delivered_shoot
 from tests.web.test_privacy_centre import post_form, signed_in
-
-
-def delivered_shoot(web: WebServer, customer_id: str) -> str:
-    services = web.services
-    png = io.BytesIO()
-    Image.new("RGB", (32, 32), "teal").save(png, format="PNG")
-    with services.db.session() as session:
-        shoot = Photoshoot(customer_id=customer_id, status="delivered", styles=["studio"], images_per_style=1)
-        session.add(shoot)
-        session.flush()
-        shot = Headshot(shoot_id=shoot.id, ordinal=0, style="studio", seed=1, key="", rendered_at=utcnow())
-        personal.seal_prompts(services.keys, customer_id, shot, prompt="p", negative="")
-        session.add(shot)
-        session.flush()
-        shot.key = Keys.headshot(customer_id, shoot.id, shot.id)
-        services.store.put(shot.key, png.getvalue())
-        return shoot.id
 
 
 def test_the_owner_deletes_one_shoot_and_stays_signed_in(web: WebServer):
