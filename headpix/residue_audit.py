@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from headpix.privacy.audit import record
-from headpix.privacy.verify import HashedNeedles, files_under, rows_by_pseudonym, scan_columns, scan_roots
+from headpix.privacy.verify import HashedNeedles, files_to_search, rows_by_pseudonym, scan_columns
 from headpix.services import Services
 from schemas.models import Base
 from schemas.privacy import AuditEvent, PrivacyRequest, RetentionIncident
@@ -69,17 +69,34 @@ def _needles(services: Services, request: PrivacyRequest) -> HashedNeedles:
 def _files_to_scan(services: Services, since: datetime | None, rng: random.Random) -> list[Path]:
     changed: list[Path] = []
     rest: list[Path] = []
-    for root, recursive in scan_roots(services):
-        mail = services.settings.mail_folder.resolve()
-        for path in files_under(root, recursive=recursive):
-            if mail in path.resolve().parents or "model_index.json" in path.name:
-                continue
-            try:
-                modified = datetime.fromtimestamp(path.stat().st_mtime).astimezone()
-            except OSError:
-                continue
-            (changed if since is None or modified > since else rest).append(path)
+    for path in files_to_search(services):
+        try:
+            modified = datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+        except OSError:
+            continue
+        (changed if since is None or modified > since else rest).append(path)
     return changed + rng.sample(rest, min(SAMPLE_FILES, len(rest)))
+
+
+def _union(needles: list[HashedNeedles]) -> HashedNeedles:
+    """All requests' identifiers as one search: their hashes share the pseudonym secret, so a
+    file or column is read and hashed once whatever the number of requests."""
+    return HashedNeedles(
+        needles[0].secret,
+        set().union(*(n.hashes for n in needles)),
+        sorted({shape for n in needles for shape in n.emails}),
+    )
+
+
+def _files_with_any(union: HashedNeedles, files: list[Path]) -> list[Path]:
+    hits = []
+    for path in files:
+        try:
+            if union.found_in_bytes(path.read_bytes()):
+                hits.append(path)
+        except OSError:
+            continue
+    return hits
 
 
 def audit_erased_residue(services: Services, now: datetime) -> int:
@@ -88,21 +105,19 @@ def audit_erased_residue(services: Services, now: datetime) -> int:
     if not requests:
         return 0
     files = _files_to_scan(services, _last(services, "audit.residue"), random.Random(now.timestamp()))
+    needles = {request.id: _needles(services, request) for request in requests}
+    union = _union(list(needles.values()))
+    suspects = _files_with_any(union, files)
+    columns_hit = bool(scan_columns(services, union))
     incidents = 0
     for request in requests:
-        needles = _needles(services, request)
-        found = rows_by_pseudonym(services, request.subject_ref, needles, scan=False)
+        found = rows_by_pseudonym(services, request.subject_ref, needles[request.id], scan=False)
         found_in = [f"db:{name}" for name in found["rows"]] + (
             ["objects"] if found["object_versions"] else []
         )
         found_in += ["key store"] if found["data_key_present"] else []
-        found_in += scan_columns(services, needles)
-        for path in files:
-            try:
-                if needles.found_in_bytes(path.read_bytes()):
-                    found_in.append(f"file:{path.name}")
-            except OSError:
-                continue
+        found_in += scan_columns(services, needles[request.id]) if columns_hit else []
+        found_in += [f"file:{path.name}" for path in _files_with_any(needles[request.id], suspects)]
         if found_in:
             incidents += 1
             _open_incident(services, request, found_in, now)

@@ -183,20 +183,25 @@ def _base_models(root: Path) -> list[Path]:
     return [index.parent.resolve() for index in root.rglob("model_index.json")]
 
 
-def scan_files(services: Services, needles: Needles) -> list[str]:
-    """Raw bytes of every file in the scan roots, except the mail provider's folder (delivered
-    mail, outside our stores) and saved base models."""
-    found = []
+def files_to_search(services: Services) -> Iterator[Path]:
+    """Every file in the scan roots, except the mail provider's folder (delivered mail, outside
+    our stores) and saved base models."""
     for root, recursive in scan_roots(services):
         skipped = [services.settings.mail_folder.resolve(), *(_base_models(root) if recursive else [])]
         for path in files_under(root, recursive=recursive):
-            if any(folder in path.resolve().parents for folder in skipped):
-                continue
-            try:
-                if needles.found_in_bytes(path.read_bytes()):
-                    found.append(f"file:{path}")
-            except OSError:
-                continue
+            if not any(folder in path.resolve().parents for folder in skipped):
+                yield path
+
+
+def scan_files(services: Services, needles: Needles) -> list[str]:
+    """Raw bytes of every file to search (above)."""
+    found = []
+    for path in files_to_search(services):
+        try:
+            if needles.found_in_bytes(path.read_bytes()):
+                found.append(f"file:{path}")
+        except OSError:
+            continue
     return found
 
 
