@@ -20,6 +20,7 @@ import asyncio
 import io
 import json
 import multiprocessing
+import shutil
 import socket
 import statistics
 import sys
@@ -101,8 +102,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--photos", type=int, default=20)
     args = parser.parse_args()
-
     home = Path(tempfile.mkdtemp(prefix="headpix-bench-web-"))
+    try:
+        print(json.dumps(measure(args, home), indent=2))
+    finally:  # the state dir and its key store hold the bench customer's (sealed) data
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(load_settings(home=home).resolved_key_dir, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -179,7 +187,7 @@ def main() -> None:
     }
     report["p95_ratio"] = round(report["status_p95_ms"] / report["session_p95_ms"], 2)
     report["upload_ratio"] = round(upload_s / intake_s, 2)
-    print(json.dumps(report, indent=2))
+    return report
 
 
 if __name__ == "__main__":
