@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -127,15 +128,18 @@ def train(
         output_key=weights_key,
         recipe=TrainRecipe(steps=steps, resolution=_train_resolution(services), seed=seed),
     )
+    # The reference face is computed from the crops (they exist until the purge that follows
+    # training) here, while the actor trains, and stored sealed beside the model afterwards.
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"reference-{shoot_id[:8]}")
     try:
+        reference = side.submit(lambda: template_from_crops([services.store.get(key) for key in crops]))
         if on_progress is None:
             result = services.pool.train(job)
         else:
             result = services.pool.train_reporting(job, _placing(services, shoot_id, on_progress))
         stop_if_ended(services, shoot_id, weights_key)
-        # The reference face is computed while the crops exist and stored sealed beside the model.
         try:
-            template = template_from_crops([services.store.get(key) for key in crops])
+            template = reference.result()
         except Exception:
             stop_if_ended(services, shoot_id, weights_key)  # cancelled meanwhile: its crops are gone
             raise
@@ -161,6 +165,8 @@ def train(
         if not recorded(services, model_id):
             drop(services, shoot_id, [weights_key, Keys.reference_template(customer_id, shoot_id, model_id)])
         raise
+    finally:
+        side.shutdown(wait=False)  # a failed training does not wait for the template
     drop_strays(services, customer_id, shoot_id, keep=model_id)
     return TrainOutcome(result.steps, result.losses[0], result.losses[-1], tuple(result.losses), False)
 
