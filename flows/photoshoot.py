@@ -19,6 +19,7 @@ from prefect.states import Cancelled, Completed, State
 from headpix import stages
 from headpix.services import get_services
 from headpix.shoots import S, ShootStopped, load_shoot
+from headpix.warm_up import join_cluster_early
 from headpix.watchdog import beat
 from tasks.photoshoot import (
     deliver_gallery,
@@ -99,6 +100,7 @@ def record_run(shoot_id: str) -> None:
 )
 def photoshoot(shoot_id: str) -> State:
     """One shoot's story: check photos, learn the face, forget the photos, render, deliver."""
+    join_cluster_early(get_services())
     record_run(shoot_id)
     try:
         validate_photos(shoot_id)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 class Services:
     settings: Settings
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _pool: WorkerPool | None = field(default=None, repr=False)
 
     @cached_property
     def db(self) -> Database:
@@ -73,18 +75,22 @@ class Services:
             )
         return EmlFolderProvider(self.settings.mail_folder)
 
-    @cached_property
+    @property
     def pool(self) -> WorkerPool:
+        """Joined (or started) on first use, once, whichever thread comes first (a flow run
+        warms it up in the background: headpix.warm_up)."""
         from ray_cluster import runtime
         from ray_cluster.pool import WorkerPool
 
-        with self._lock:
+        with self._pool_lock:
+            if self._pool is not None:
+                return self._pool
             runtime.connect(
                 self.settings.ray_address or None,
                 temp_dir=None,
                 object_store_mb=self.settings.ray_object_store_mb,
             )
-            return WorkerPool(
+            self._pool = WorkerPool(
                 base_model=self.settings.base_model,
                 models_dir=self.settings.models_dir,
                 offline=self.settings.offline,
@@ -93,6 +99,7 @@ class Services:
                 # On a cluster the actors outlive each flow run, so the next shoot finds them warm.
                 detached=bool(self.settings.ray_address),
             )
+            return self._pool
 
     _migrated: bool = field(default=False, repr=False)
     _launcher: Launcher | None = field(default=None, repr=False)
