@@ -32,3 +32,21 @@ def test_retention_sweep_is_scheduled_hourly():
     cron = CronSchedule(cron=schedule["cron"], timezone=schedule.get("timezone", "UTC"))
     assert cron.cron == "0 * * * *" and schedule.get("active", True)
     assert "parameters" not in sweep or "as_of" not in sweep["parameters"]
+
+
+def test_the_stack_pool_starts_the_engine_directly():
+    """The stack's process pool names the engine command, so a worker starts one process per
+    run (no workspace supervisor importing Prefect first), from the code's folder."""
+    import asyncio
+    import sys
+
+    from prefect.workers.process import ProcessJobConfiguration
+
+    from headpix.app.stack.env import CODE_DIR
+    from headpix.app.stack.prefect_stack import process_job_template
+
+    template = process_job_template()
+    config = asyncio.run(ProcessJobConfiguration.from_template_and_values(template, values={}))
+    # A command set before the run is prepared is what makes the worker skip the supervisor.
+    assert config.command == f"{sys.executable} -m prefect.engine"
+    assert config.working_dir == CODE_DIR
