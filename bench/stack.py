@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.stack_spans import spans
 from bench.stack_timeline import cpu_snapshot, cpu_used, run_starts, timeline
 
 TUNING = {
@@ -75,6 +76,7 @@ def wait_done(services: Any, shoot_id: str, began: float, timeout_s: float = 180
                     "ended": end,
                     "wall_s": round(end - began, 2),
                     "compute_s": round(sum(compute.values()), 2),
+                    "compute": compute,
                     "overhead_s": round(end - began - sum(compute.values()), 2),
                 }
         time.sleep(0.5)
@@ -195,6 +197,9 @@ def main() -> None:
         one_by_one = run_shoots(services, args.overhead_shoots, tag="stack", wait_each=True)
         report["stack"] = summary(one_by_one)
         report["stack"]["queue_latency_s"] = queue_latency(api, [r["shoot_id"] for r in one_by_one])
+        services.pool.wait_ready(120)  # this process joins the cluster as one more driver, to read it
+        report["stack"]["spans"] = spans(api, one_by_one, services.pool.ask_ready("history"))
+        print(json.dumps({"stack": report["stack"]}, default=str), file=sys.stderr, flush=True)
         if args.burst:
             groups = {name: pid for name, pid in state.pids.items() if pid} | {"bench": os.getpid()}
             cpu_before = cpu_snapshot(groups)
@@ -204,8 +209,7 @@ def main() -> None:
             wall = last - first
             busy = sum(r["compute_s"] for r in burst)
             ids = [r["shoot_id"] for r in burst]
-            pool = services.pool  # this process joins the cluster as one more driver, to read it
-            pool.wait_ready(120)
+            pool = services.pool
             report["burst"] = {
                 "shoots": args.burst,
                 "delivered": sum(r["status"] == "delivered" for r in burst),
