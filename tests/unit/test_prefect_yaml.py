@@ -39,6 +39,7 @@ def test_the_stack_pool_starts_the_engine_directly():
     run (no workspace supervisor importing Prefect first), from the code's folder."""
     import asyncio
     import sys
+    from typing import cast
 
     from prefect.workers.process import ProcessJobConfiguration
 
@@ -46,7 +47,10 @@ def test_the_stack_pool_starts_the_engine_directly():
     from headpix.app.stack.prefect_stack import process_job_template
 
     template = process_job_template()
-    config = asyncio.run(ProcessJobConfiguration.from_template_and_values(template, values={}))
+    config = cast(
+        ProcessJobConfiguration,
+        asyncio.run(ProcessJobConfiguration.from_template_and_values(template, values={})),
+    )
     # A command set before the run is prepared is what makes the worker skip the supervisor.
     assert config.command == f"{sys.executable} -m prefect.engine"
     assert config.working_dir == CODE_DIR
