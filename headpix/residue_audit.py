@@ -22,7 +22,13 @@ from typing import Any
 from sqlalchemy import select
 
 from headpix.privacy.audit import record
-from headpix.privacy.verify import HashedNeedles, files_to_search, rows_by_pseudonym, scan_columns
+from headpix.privacy.verify import (
+    HashedNeedles,
+    files_holding,
+    files_to_search,
+    rows_by_pseudonym,
+    scan_columns,
+)
 from headpix.services import Services
 from schemas.models import Base
 from schemas.privacy import AuditEvent, PrivacyRequest, RetentionIncident
@@ -88,17 +94,6 @@ def _union(needles: list[HashedNeedles]) -> HashedNeedles:
     )
 
 
-def _files_with_any(union: HashedNeedles, files: list[Path]) -> list[Path]:
-    hits = []
-    for path in files:
-        try:
-            if union.found_in_bytes(path.read_bytes()):
-                hits.append(path)
-        except OSError:
-            continue
-    return hits
-
-
 def audit_erased_residue(services: Services, now: datetime) -> int:
     """Search recent erasures' identifiers (by keyed hash) in rows, objects, keys and raw files."""
     requests = _recent_erasures(services, now)
@@ -107,7 +102,7 @@ def audit_erased_residue(services: Services, now: datetime) -> int:
     files = _files_to_scan(services, _last(services, "audit.residue"), random.Random(now.timestamp()))
     needles = {request.id: _needles(services, request) for request in requests}
     union = _union(list(needles.values()))
-    suspects = _files_with_any(union, files)
+    suspects = files_holding(union, files)
     columns_hit = bool(scan_columns(services, union))
     incidents = 0
     for request in requests:
@@ -117,7 +112,7 @@ def audit_erased_residue(services: Services, now: datetime) -> int:
         )
         found_in += ["key store"] if found["data_key_present"] else []
         found_in += scan_columns(services, needles[request.id]) if columns_hit else []
-        found_in += [f"file:{path.name}" for path in _files_with_any(needles[request.id], suspects)]
+        found_in += [f"file:{path.name}" for path in files_holding(needles[request.id], suspects)]
         if found_in:
             incidents += 1
             _open_incident(services, request, found_in, now)

@@ -193,16 +193,21 @@ def files_to_search(services: Services) -> Iterator[Path]:
                 yield path
 
 
-def scan_files(services: Services, needles: Needles) -> list[str]:
-    """Raw bytes of every file to search (above)."""
+def files_holding(needles: Needles, paths: Iterable[Path]) -> list[Path]:
+    """The files whose raw bytes hold any of the needles (unreadable ones are passed over)."""
     found = []
-    for path in files_to_search(services):
+    for path in paths:
         try:
             if needles.found_in_bytes(path.read_bytes()):
-                found.append(f"file:{path}")
+                found.append(path)
         except OSError:
             continue
     return found
+
+
+def scan_files(services: Services, needles: Needles) -> list[str]:
+    """Raw bytes of every file to search (above)."""
+    return [f"file:{path}" for path in files_holding(needles, files_to_search(services))]
 
 
 def _ids_matching(values: Iterable[str], subject_ref: str, services: Services) -> set[str]:
