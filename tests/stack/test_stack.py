@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from headpix.app.stack import prefect_stack
+from headpix.app.stack.prefect_stack import engine_name
 from headpix.app.stack.ray_nodes import GPU_NODES
 from headpix.samples import sample_photos
 from tests.fixtures_stack import Stack
@@ -121,6 +123,11 @@ def test_shoot_start_returns_at_once_and_a_worker_delivers_it_on_gpu_nodes(
     # run at the node's own priority (they lost the CPU to flow runs at 15).
     niceness = stack.studio_niceness()
     assert niceness and all(node == actor for pairs in niceness.values() for node, actor in pairs), niceness
+    # Flow runs are forked from each worker's warm engine server, not started cold.
+    workers = " ".join(stack.layout.log(name).read_text() for name in prefect_stack.WORKERS)
+    engines = " ".join(stack.layout.log(engine_name(name)).read_text() for name in prefect_stack.WORKERS)
+    assert "starting the engine cold" not in workers
+    assert "forked run process" in engines
 
 
 def test_ray_worker_node_killed_mid_training_delivers_with_one_email(

@@ -34,9 +34,10 @@ def test_retention_sweep_is_scheduled_hourly():
     assert "parameters" not in sweep or "as_of" not in sweep["parameters"]
 
 
-def test_the_stack_pool_starts_the_engine_directly():
-    """The stack's process pool names the engine command, so a worker starts one process per
-    run (no workspace supervisor importing Prefect first), from the code's folder."""
+def test_the_stack_pool_starts_runs_through_the_engine_fork_client():
+    """The stack's process pool names the engine command: the engine-fork client, which has the
+    run forked from the worker's warm engine server (no workspace supervisor importing Prefect
+    first, no cold engine importing it again), from the code's folder."""
     import asyncio
     import sys
     from typing import cast
@@ -52,5 +53,5 @@ def test_the_stack_pool_starts_the_engine_directly():
         asyncio.run(ProcessJobConfiguration.from_template_and_values(template, values={})),
     )
     # A command set before the run is prepared is what makes the worker skip the supervisor.
-    assert config.command == f"{sys.executable} -m prefect.engine"
+    assert config.command == f"{sys.executable} -m headpix.app.engine_fork.client"
     assert config.working_dir == CODE_DIR

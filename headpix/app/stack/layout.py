@@ -15,6 +15,7 @@ WORK_POOL = "headpix-cpu"
 PG_VERSION = "15"
 
 RAY_TEMP_ROOT = Path("/tmp")  # Ray's socket paths must stay under 107 bytes
+SOCKET_ROOT = Path("/tmp")
 
 
 @dataclass
@@ -73,10 +74,19 @@ class StackLayout:
     def screenshots(self) -> Path:
         return self.root / "screenshots"
 
+    def engine_socket(self, worker: str) -> Path:
+        """Where a worker's engine server listens: a 0700 folder under /tmp, since a Unix
+        socket's path must stay under 108 bytes and the state dir may be deep."""
+        return SOCKET_ROOT / f"headpix-engines-{self._digest}" / f"{worker}.sock"
+
+    @property
+    def _digest(self) -> str:
+        return hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:10]
+
     @property
     def pg_cluster_name(self) -> str:
         # One private cluster per state dir; other stacks on this machine get other names.
-        return "headpix_" + hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:10]
+        return "headpix_" + self._digest
 
     def load(self) -> StackState | None:
         if not self.state_file.is_file():

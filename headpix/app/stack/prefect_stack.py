@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from headpix.app.engine_fork.wire import SOCKET_ENV
 from headpix.app.stack import procs
 from headpix.app.stack.env import CODE_DIR, HEARTBEAT_SECONDS, base_env, postgres_url, worker_env
 from headpix.app.stack.layout import WORK_POOL, StackLayout, StackState
@@ -62,15 +63,17 @@ def server_restart(layout: StackLayout, state: StackState) -> None:
 
 
 def process_job_template() -> dict[str, Any]:
-    """The process pool's template, with the engine command set: the worker then starts
-    ``python -m prefect.engine`` itself. Left unset, Prefect 3.9 starts a workspace supervisor
-    process first, which imports Prefect once more before the engine does: about 1 s a run on
-    these cores, for per-deployment dependency installation that Headpix does not use."""
+    """The process pool's template, with the engine command set to the engine-fork client: a
+    run is forked from the worker's warm engine server (``headpix.app.engine_fork``), and
+    started cold as ``python -m prefect.engine`` only when no server answers. Left unset,
+    Prefect 3.9 would start a workspace supervisor process first, which imports Prefect once
+    more before the engine does, for per-deployment dependency installation that Headpix does
+    not use."""
     from prefect.workers.process import ProcessWorker
 
     template: dict[str, Any] = ProcessWorker.get_default_base_job_template()
     variables = template["variables"]["properties"]
-    variables["command"]["default"] = f"{sys.executable} -m prefect.engine"
+    variables["command"]["default"] = f"{sys.executable} -m headpix.app.engine_fork.client"
     variables["working_dir"]["default"] = str(CODE_DIR)
     return template
 
@@ -146,6 +149,30 @@ def create_zombie_automation(state: StackState) -> None:
             client.create_automation(automation)
 
 
+def engine_name(worker: str) -> str:
+    return f"{worker}-engine"
+
+
+def _worker_env(layout: StackLayout, state: StackState, name: str) -> dict[str, str]:
+    env = worker_env(layout, state)
+    env[SOCKET_ENV] = str(layout.engine_socket(name))
+    return env
+
+
+def engine_up(layout: StackLayout, state: StackState, name: str) -> None:
+    """The worker's engine server (``headpix.app.engine_fork``): its runs start forked from a
+    process that has imported Prefect and the flows already, instead of cold."""
+    socket_path = layout.engine_socket(name)
+    command = [sys.executable, "-m", "headpix.app.engine_fork.server", "--socket", str(socket_path)]
+    log = layout.log(engine_name(name))
+    state.pids[engine_name(name)] = procs.spawn(
+        command, log=log, env=_worker_env(layout, state, name), cwd=CODE_DIR
+    )
+    procs.wait_until(
+        lambda: procs.socket_open(socket_path), timeout_s=120, what=f"{name}'s engine server", log=log
+    )
+
+
 def worker_up(layout: StackLayout, state: StackState, name: str) -> None:
     command = [
         _prefect(),
@@ -158,9 +185,13 @@ def worker_up(layout: StackLayout, state: StackState, name: str) -> None:
         "--type",
         "process",
     ]
-    state.pids[name] = procs.spawn(command, log=layout.log(name), env=worker_env(layout, state), cwd=CODE_DIR)
+    state.pids[name] = procs.spawn(
+        command, log=layout.log(name), env=_worker_env(layout, state, name), cwd=CODE_DIR
+    )
 
 
 def workers_up(layout: StackLayout, state: StackState) -> None:
+    for name in WORKERS:
+        engine_up(layout, state, name)
     for name in WORKERS:
         worker_up(layout, state, name)

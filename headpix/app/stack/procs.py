@@ -124,6 +124,16 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def socket_open(path: Path) -> bool:
+    """Whether a Unix socket at ``path`` accepts connections."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 def http_ok(url: str, *, timeout_s: float = 2.0) -> bool:
     with contextlib.suppress(Exception), urllib.request.urlopen(url, timeout=timeout_s) as response:
         return 200 <= int(response.status) < 300

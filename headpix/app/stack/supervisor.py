@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.request
@@ -90,7 +91,8 @@ def down(layout: StackLayout) -> list[str]:
     if state is None:
         return []
     stopped = []
-    for name in (*prefect_stack.WORKERS, "prefect-server", "mail", "s3faults", "s3"):
+    engines = [prefect_stack.engine_name(w) for w in prefect_stack.WORKERS]
+    for name in (*prefect_stack.WORKERS, *engines, "prefect-server", "mail", "s3faults", "s3"):
         if procs.alive(state.pids.get(name)):
             stopped.append(name)
         procs.stop(state.pids.get(name))
@@ -99,6 +101,10 @@ def down(layout: StackLayout) -> list[str]:
     services_local.postgres_down(state)
     if state.pg_cluster:
         stopped.append("postgres")
+    for worker in prefect_stack.WORKERS:
+        layout.engine_socket(worker).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        layout.engine_socket(prefect_stack.WORKERS[0]).parent.rmdir()
     layout.state_file.unlink(missing_ok=True)
     return stopped
 
@@ -133,6 +139,9 @@ def status(layout: StackLayout) -> list[Health]:
     ]
     for name in (*ray_nodes.GPU_NODES, *prefect_stack.WORKERS):
         report.append(Health(name, "-", procs.alive(pids.get(name)), pids.get(name)))
+    for worker in prefect_stack.WORKERS:
+        name, path = prefect_stack.engine_name(worker), layout.engine_socket(worker)
+        report.append(Health(name, str(path), procs.socket_open(path), pids.get(name)))
     return report
 
 

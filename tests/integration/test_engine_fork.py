@@ -1,0 +1,194 @@
+"""Flow-run processes forked from a warm engine server (headpix.app.engine_fork): the run takes
+the client's environment, working directory, arguments and streams; the worker's signals reach
+it; it dies with its client or its server; and without a server the engine starts cold."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from headpix.app.engine_fork import wire
+from headpix.app.stack import procs
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = "tests.integration.engine_fork_target"
+
+
+def _start_server(
+    folder: Path, *, engine_module: str, prefect_file: Path
+) -> tuple[subprocess.Popen[bytes], Path]:
+    sock = folder / "engines" / "worker.sock"
+    log = open(folder / "server.log", "ab")  # noqa: SIM115 - closed with the process
+    command = [sys.executable, "-m", "headpix.app.engine_fork.server", "--socket", str(sock)]
+    command += ["--engine-module", engine_module, "--prefect-file", str(prefect_file)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
+    log.close()
+    procs.wait_until(
+        lambda: procs.socket_open(sock), timeout_s=120, what="engine server", log=folder / "server.log"
+    )
+    return server, sock
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def target_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("engine-fork")
+    empty = folder / "prefect.yaml"
+    empty.write_text("deployments: []\n", encoding="utf-8")
+    server, sock = _start_server(folder, engine_module=TARGET, prefect_file=empty)
+    yield sock
+    _stop(server)
+
+
+def _client(sock: Path, cwd: Path, **env: str) -> subprocess.Popen[str]:
+    environ = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    environ[wire.SOCKET_ENV] = str(sock)
+    return subprocess.Popen(
+        [sys.executable, "-m", "headpix.app.engine_fork.client", "first", "second"],
+        cwd=cwd,
+        env=environ,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_pid(pid_file: Path) -> int:
+    procs.wait_until(
+        lambda: pid_file.is_file() and pid_file.read_text() != "", timeout_s=30, what="the run process"
+    )
+    return int(pid_file.read_text())
+
+
+def _gone(pid: int, timeout_s: float = 15) -> bool:
+    """Whether ``pid`` ended (or is a zombie its parent has yet to reap) within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        except (OSError, IndexError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_forked_run_takes_the_clients_environment_directory_arguments_streams_and_exit_code(
+    target_server: Path, tmp_path: Path
+) -> None:
+    client = _client(target_server, tmp_path, TARGET_MODE="echo", TARGET_MARK="only-in-the-client")
+    out, err = client.communicate("a line on standard input\n", timeout=60)
+    assert client.returncode == 3, err
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen == {
+        "mark": "only-in-the-client",
+        "cwd": str(tmp_path),
+        "argv": ["first", "second"],
+        "stdin": "a line on standard input",
+    }
+    assert "to standard error" in err
+    assert "starting the engine cold" not in err  # it was forked, not started
+
+
+def test_the_workers_sigterm_reaches_the_run_and_the_client_ends_as_the_run_did(
+    target_server: Path, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "run.pid"
+    client = _client(target_server, tmp_path, TARGET_MODE="terminated", TARGET_PID_FILE=str(pid_file))
+    run_pid = _wait_for_pid(pid_file)
+    assert run_pid != client.pid
+    client.send_signal(signal.SIGTERM)  # a worker cancelling the flow run
+    out, _ = client.communicate(timeout=60)
+    assert "terminated gracefully" in out
+    assert client.returncode == 7
+
+
+def test_a_run_killed_by_a_signal_ends_its_client_by_the_same_signal(
+    target_server: Path, tmp_path: Path
+) -> None:
+    client = _client(target_server, tmp_path, TARGET_MODE="abort")
+    client.communicate(timeout=60)
+    assert client.returncode == -signal.SIGABRT
+
+
+def test_a_killed_client_takes_its_run_along(target_server: Path, tmp_path: Path) -> None:
+    """A worker that dies (SIGKILL, with its children) must not leave its flow run running."""
+    pid_file = tmp_path / "run.pid"
+    client = _client(target_server, tmp_path, TARGET_MODE="sleep", TARGET_PID_FILE=str(pid_file))
+    run_pid = _wait_for_pid(pid_file)
+    client.kill()
+    client.communicate(timeout=30)
+    assert _gone(run_pid), f"run process {run_pid} outlived its killed client"
+
+
+def test_a_run_dies_with_its_server_and_the_client_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "prefect.yaml"
+    empty.write_text("deployments: []\n", encoding="utf-8")
+    server, sock = _start_server(tmp_path, engine_module=TARGET, prefect_file=empty)
+    try:
+        pid_file = tmp_path / "run.pid"
+        client = _client(sock, tmp_path, TARGET_MODE="sleep", TARGET_PID_FILE=str(pid_file))
+        run_pid = _wait_for_pid(pid_file)
+        os.kill(server.pid, signal.SIGKILL)  # the server alone, not its group
+        _, err = client.communicate(timeout=60)
+        assert client.returncode == 1
+        assert "lost the engine server" in err
+        assert _gone(run_pid), f"run process {run_pid} outlived its server"
+    finally:
+        _stop(server)
+
+
+def test_the_real_engine_runs_forked_and_starts_cold_without_a_server(tmp_path: Path) -> None:
+    """Both paths reach prefect.engine's own start (here: no flow run id, which it refuses)."""
+    folder = tmp_path / "real"
+    folder.mkdir()
+    server, sock = _start_server(folder, engine_module="prefect.engine", prefect_file=ROOT / "prefect.yaml")
+    try:
+        forked = _client(sock, ROOT)
+        _, err = forked.communicate("", timeout=120)
+    finally:
+        _stop(server)
+    assert forked.returncode == 1
+    assert "Invalid flow run id" in err
+    assert "starting the engine cold" not in err
+    assert "forked run process" in (folder / "server.log").read_text()
+
+    cold = _client(tmp_path / "no-such-server.sock", ROOT)
+    _, err = cold.communicate("", timeout=120)
+    assert cold.returncode == 1
+    assert "no engine server at" in err and "starting the engine cold" in err
+    assert "Invalid flow run id" in err
+
+
+def test_a_message_is_read_exactly_so_the_next_one_stays_in_the_socket() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        wire.send(left, {"pid": 1})
+        wire.send(left, {"status": 0})
+        assert wire.receive(right) == ({"pid": 1}, [])
+        assert wire.receive(right) == ({"status": 0}, [])
+        left.sendall(wire._HEADER.pack(wire.MAX_MESSAGE + 1))
+        with pytest.raises(wire.WireError, match="over the"):
+            wire.receive(right)
+        left.sendall(wire._HEADER.pack(2) + b"[]")
+        with pytest.raises(wire.WireError, match="JSON object"):
+            wire.receive(right)
+        left.close()
+        with pytest.raises(wire.Closed):
+            wire.receive(right)
