@@ -68,9 +68,10 @@ def status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ui": supervisor.ui_url(state), "components": [asdict(h) for h in report]}))
     else:
+        width = max((len(h.address) for h in report), default=0)
         for health in report:
             mark = "ok" if health.healthy else "DOWN"
-            print(f"{health.component:16} {mark:5} {health.address:32} pid {health.pid or '-'}")
+            print(f"{health.component:16} {mark:5} {health.address:{width}} pid {health.pid or '-'}")
         print(f"Prefect UI: {supervisor.ui_url(state)}")
     return 0 if all(h.healthy for h in report) else 1
 

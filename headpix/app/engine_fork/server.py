@@ -14,6 +14,8 @@ What must hold for a fork to be safe, and how it is kept:
   the server SIGKILLs the run process, and a run process whose server died gets SIGKILL
   from the kernel (``PR_SET_PDEATHSIG``).
 - Only our own user may ask: the socket's folder is 0700 and the peer's uid is checked.
+- No shared randomness: Python reseeds ``random`` in each child, and tokens and ids come from
+  ``os.urandom``; nothing in a flow-run process draws from NumPy's global generator.
 """
 
 from __future__ import annotations
