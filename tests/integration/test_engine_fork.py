@@ -24,13 +24,14 @@ TARGET = "tests.integration.engine_fork_target"
 
 
 def _start_server(
-    folder: Path, *, engine_module: str, prefect_file: Path
+    folder: Path, *, engine_module: str, prefect_file: Path, code_dir: Path = ROOT
 ) -> tuple[subprocess.Popen[bytes], Path]:
     sock = folder / "engines" / "worker.sock"
     log = open(folder / "server.log", "ab")  # noqa: SIM115 - closed with the process
     command = [sys.executable, "-m", "headpix.app.engine_fork.server", "--socket", str(sock)]
     command += ["--engine-module", engine_module, "--prefect-file", str(prefect_file)]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    server = subprocess.Popen(command, cwd=code_dir, env=env, stdout=log, stderr=log, start_new_session=True)
     log.close()
     procs.wait_until(
         lambda: procs.socket_open(sock), timeout_s=120, what="engine server", log=folder / "server.log"
@@ -174,6 +175,30 @@ def test_the_real_engine_runs_forked_and_starts_cold_without_a_server(tmp_path: 
     assert cold.returncode == 1
     assert "no engine server at" in err and "starting the engine cold" in err
     assert "Invalid flow run id" in err
+
+
+def test_once_the_code_changes_on_disk_runs_start_cold_on_the_new_code(tmp_path: Path) -> None:
+    """A release replaces the code under a running server: forking would run the old code."""
+    code = tmp_path / "code"
+    (code / "releaseflows").mkdir(parents=True)
+    flow = code / "releaseflows" / "shoot.py"
+    flow.write_text("RELEASE = 1\n", encoding="utf-8")
+    spec = code / "prefect.yaml"
+    spec.write_text("deployments:\n- entrypoint: releaseflows/shoot.py:shoot\n", encoding="utf-8")
+    server, sock = _start_server(tmp_path, engine_module=TARGET, prefect_file=spec, code_dir=code)
+    try:
+        before = _client(sock, tmp_path, TARGET_MODE="echo")
+        _, err = before.communicate("\n", timeout=60)
+        assert before.returncode == 3 and "starting the engine cold" not in err, err
+        flow.write_text("RELEASE = 2\n", encoding="utf-8")
+        os.utime(flow, ns=(time.time_ns(), time.time_ns() + 10**9))
+        after = _client(sock, ROOT, TARGET_MODE="echo")
+        _, err = after.communicate("", timeout=120)
+    finally:
+        _stop(server)
+    assert "the code changed since this server imported it (1 files)" in err
+    assert "starting the engine cold" in err
+    assert after.returncode == 1 and "Invalid flow run id" in err  # the real engine, started cold
 
 
 def test_a_message_is_read_exactly_so_the_next_one_stays_in_the_socket() -> None:

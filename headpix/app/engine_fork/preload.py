@@ -5,6 +5,8 @@ on these cores when paid per process). Nothing here opens a connection or starts
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from pathlib import Path
 
 import yaml
@@ -24,6 +26,25 @@ def flow_modules(prefect_file: Path) -> list[str]:
             if module not in modules:
                 modules.append(module)
     return modules
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def code_snapshot(root: Path) -> dict[str, int]:
+    """Modification times of every imported module's source under ``root`` (our code, not the
+    libraries): a run forked after any of them changed would run yesterday's code."""
+    under = str(root.resolve()) + os.sep
+    files = {getattr(m, "__file__", None) for m in list(sys.modules.values())}
+    return {f: _mtime(f) for f in files if isinstance(f, str) and f.startswith(under)}
+
+
+def changed_since(snapshot: dict[str, int]) -> list[str]:
+    return sorted(f for f, mtime in snapshot.items() if _mtime(f) != mtime)
 
 
 def preload(prefect_file: Path) -> list[str]:

@@ -13,6 +13,8 @@ What must hold for a fork to be safe, and how it is kept:
 - A run dies with its client: when the client's connection closes (the worker was killed)
   the server SIGKILLs the run process, and a run process whose server died gets SIGKILL
   from the kernel (``PR_SET_PDEATHSIG``).
+- Never stale code: a request is refused (the client then starts the engine cold, on the new
+  code) once any of our imported sources changed on disk since the server imported it.
 - Only our own user may ask: the socket's folder is 0700 and the peer's uid is checked.
 - No shared randomness: Python reseeds ``random`` in each child, and tokens and ids come from
   ``os.urandom``; nothing in a flow-run process draws from NumPy's global generator.
@@ -38,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from headpix.app.engine_fork import wire
-from headpix.app.engine_fork.preload import preload
+from headpix.app.engine_fork.preload import changed_since, code_snapshot, preload
 
 PR_SET_PDEATHSIG = 1
 
@@ -89,8 +91,9 @@ def _peer_uid(conn: socket.socket) -> int:
 class Server:
     """Accepts run requests, forks, reports each run process's end to its client."""
 
-    def __init__(self, listener: socket.socket) -> None:
+    def __init__(self, listener: socket.socket, code: dict[str, int] | None = None) -> None:
         self.listener = listener
+        self.code = code or {}  # our imported sources and their mtimes (preload.code_snapshot)
         self.selector = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
@@ -133,6 +136,11 @@ class Server:
             return None
         if threading.active_count() != 1:
             self._refuse(conn, request, f"{threading.active_count()} threads in the server")
+            return None
+        changed = changed_since(self.code)
+        if changed:
+            why = f"the code changed since this server imported it ({len(changed)} files); restart it"
+            self._refuse(conn, request, why)
             return None
         sys.stdout.flush()
         sys.stderr.flush()
@@ -257,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     preload(args.prefect_file)
     _say(f"imported the engine and flows in {time.monotonic() - began:.1f} s")
     listener = bind(args.socket)
-    request = Server(listener).serve()
+    request = Server(listener, code_snapshot(Path.cwd())).serve()
     become_run(request, args.engine_module)
 
 
