@@ -177,6 +177,21 @@ def test_the_real_engine_runs_forked_and_starts_cold_without_a_server(tmp_path: 
     assert "Invalid flow run id" in err
 
 
+def test_a_server_that_drops_the_request_means_a_cold_start_not_a_lost_run(tmp_path: Path) -> None:
+    """No answer (a hung or broken server, here one that closes every connection): the client
+    starts the engine itself; a run forked meanwhile would see its client gone and be killed."""
+    path = tmp_path / "broken.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen(1)
+        client = _client(path, ROOT)
+        conn, _ = listener.accept()
+        conn.close()
+        _, err = client.communicate("", timeout=120)
+    assert "no answer from the engine server" in err and "starting the engine cold" in err
+    assert client.returncode == 1 and "Invalid flow run id" in err
+
+
 def test_once_the_code_changes_on_disk_runs_start_cold_on_the_new_code(tmp_path: Path) -> None:
     """A release replaces the code under a running server: forking would run the old code."""
     code = tmp_path / "code"

@@ -16,10 +16,11 @@ import os
 import signal
 import socket
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from headpix.app.engine_fork import wire
 
+ANSWER_TIMEOUT_S = 20.0  # a fork takes milliseconds; longer means a server that hangs
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -58,6 +59,20 @@ def _end_like(status: int) -> NoReturn:
     sys.exit(os.waitstatus_to_exitcode(status))
 
 
+def _ask(sock: socket.socket, argv: list[str]) -> dict[str, Any]:
+    """The server's answer to our request, or why there is none (closed standard streams, a
+    server that hangs or drops the request): the client then starts the engine itself."""
+    sock.settimeout(ANSWER_TIMEOUT_S)
+    try:
+        wire.send(sock, {"env": dict(os.environ), "cwd": os.getcwd(), "argv": argv}, fds=[0, 1, 2])
+        answer, _ = wire.receive(sock)
+    except (OSError, ValueError) as error:
+        return {"refused": f"no answer from the engine server ({error})"}
+    if "pid" not in answer:
+        return {"refused": f"the engine server refused ({answer.get('refused', answer)})"}
+    return answer
+
+
 def main(argv: list[str]) -> NoReturn:
     run: dict[str, int] = {}
     pending: list[int] = []
@@ -76,12 +91,12 @@ def main(argv: list[str]) -> NoReturn:
     if sock is None:
         cold_start(argv, pending)
     with sock:
-        wire.send(sock, {"env": dict(os.environ), "cwd": os.getcwd(), "argv": argv}, fds=[0, 1, 2])
-        answer, _ = wire.receive(sock)
+        answer = _ask(sock, argv)
         if "pid" not in answer:
-            _say(f"the engine server refused ({answer.get('refused', answer)}); starting the engine cold")
-            sock.close()
+            _say(f"{answer.get('refused', answer)}; starting the engine cold")
+            sock.close()  # a run forked after all sees its client gone, and is killed at once
             cold_start(argv, pending)
+        sock.settimeout(None)
         run["pid"] = int(answer["pid"])
         for waiting in pending:
             forward(waiting, None)
