@@ -216,6 +216,23 @@ def test_once_the_code_changes_on_disk_runs_start_cold_on_the_new_code(tmp_path:
     assert after.returncode == 1 and "Invalid flow run id" in err  # the real engine, started cold
 
 
+def test_the_server_preloads_every_flow_but_neither_torch_nor_diffusers() -> None:
+    """Every run forked from the server has what it imported: only the Ray workers need the
+    heavy libraries, and no thread may run in the server when it forks."""
+    probe = (
+        "import sys, threading; from pathlib import Path; "
+        "from headpix.app.engine_fork.preload import preload; "
+        "flows = preload(Path('prefect.yaml')); "
+        "heavy = sorted(m for m in ('torch', 'diffusers') if m in sys.modules); "
+        "print(flows, heavy, threading.active_count())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    ).stdout.strip()
+    flows = ["flows.photoshoot", "flows.retention", "flows.policy", "flows.privacy", "flows.watchdog"]
+    assert out == f"{flows} [] 1"
+
+
 def test_a_message_is_read_exactly_so_the_next_one_stays_in_the_socket() -> None:
     left, right = socket.socketpair()
     with left, right:
