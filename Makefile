@@ -37,6 +37,7 @@ clamav:
 
 test: install clamav chromium
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 	.venv/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider

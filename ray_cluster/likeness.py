@@ -60,8 +60,7 @@ def render_scored(
         return [ScoredHeadshot(png, r.seed, None) for r, png in zip(renders, images, strict=True)]
     template = ReferenceTemplate.from_bytes(template_bytes)
     kept = [
-        ScoredHeadshot(png, r.seed, score_png(png, template))
-        for r, png in zip(renders, images, strict=True)
+        ScoredHeadshot(png, r.seed, score_png(png, template)) for r, png in zip(renders, images, strict=True)
     ]
     for attempt in range(1, policy.rerenders + 1):
         weak = [i for i, shot in enumerate(kept) if (shot.likeness or 0.0) < policy.threshold]

@@ -74,9 +74,7 @@ def known_codes() -> frozenset[str]:
 
 def photo_feedback(verdict: PhotoVerdict, rules: IntakeRules | None = None) -> str:
     """Why one photo was refused, as one line ('' when it was accepted)."""
-    return "; ".join(
-        sentence(code, other_file=verdict.duplicate_of, rules=rules) for code in verdict.reasons
-    )
+    return "; ".join(sentence(code, other_file=verdict.duplicate_of, rules=rules) for code in verdict.reasons)
 
 
 def refusal_lines(report: IntakeReport, rules: IntakeRules | None = None) -> list[str]:

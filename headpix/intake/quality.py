@@ -61,6 +61,4 @@ def find_duplicates(candidates: list[tuple[int, int, float]], max_distance: int)
         # Sharpest wins; on a tie the earlier upload is kept.
         if group not in best or sharpness > best[group][0]:
             best[group] = (sharpness, index)
-    return {
-        index: best[root(index)][1] for index, _, _ in candidates if index != best[root(index)][1]
-    }
+    return {index: best[root(index)][1] for index, _, _ in candidates if index != best[root(index)][1]}

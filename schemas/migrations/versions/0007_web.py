@@ -20,14 +20,18 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "web_accounts",
-        sa.Column("customer_id", sa.String(36), sa.ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "customer_id", sa.String(36), sa.ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("address_proven_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "draft_photos",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("customer_id", sa.String(36), sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "customer_id", sa.String(36), sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("filename", sa.String(255), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("size_bytes", sa.Integer(), nullable=False),

@@ -21,7 +21,9 @@ def upgrade() -> None:
     with op.batch_alter_table("photoshoots", schema=None) as batch_op:
         batch_op.add_column(sa.Column("progress_step", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("progress_total", sa.Integer(), server_default="0", nullable=False))
-        batch_op.add_column(sa.Column("heartbeat_at", schemas.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("heartbeat_at", schemas.models.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.add_column(sa.Column("placement", sa.JSON(), server_default="{}", nullable=False))
         batch_op.create_index("ix_photoshoots_heartbeat_at", ["heartbeat_at"], unique=False)
 
