@@ -207,10 +207,15 @@ def test_once_the_code_changes_on_disk_runs_start_cold_on_the_new_code(tmp_path:
         assert before.returncode == 3 and "starting the engine cold" not in err, err
         flow.write_text("RELEASE = 2\n", encoding="utf-8")
         os.utime(flow, ns=(time.time_ns(), time.time_ns() + 10**9))
+        # A client that leaves before its refusal arrives must not take the server down.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as gone:
+            gone.connect(str(sock))
+            wire.send(gone, {"env": {}, "cwd": str(ROOT), "argv": []}, fds=[0, 1, 2])
         after = _client(sock, ROOT, TARGET_MODE="echo")
         _, err = after.communicate("", timeout=120)
     finally:
         _stop(server)
+    assert server.returncode == -signal.SIGKILL, "the server had stopped before the test ended"
     assert "the code changed since this server imported it (1 files)" in err
     assert "starting the engine cold" in err
     assert after.returncode == 1 and "Invalid flow run id" in err  # the real engine, started cold

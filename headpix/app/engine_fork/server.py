@@ -144,9 +144,10 @@ class Server:
             return None
         sys.stdout.flush()
         sys.stderr.flush()
+        server_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
-            return self._enter_run(request, conn)
+            return self._enter_run(request, conn, server_pid)
         for fd in request.fds:
             os.close(fd)
         self.runs[pid] = conn
@@ -162,10 +163,9 @@ class Server:
         _say(f"refused a run: {why}")
         for fd in request.fds:
             os.close(fd)
-        try:
+        with contextlib.suppress(OSError):  # a client that left needs no answer
             wire.send(conn, {"refused": why})
-        finally:
-            conn.close()
+        conn.close()
 
     def _client_event(self, conn: socket.socket, pid: int) -> None:
         """A client never writes after its request: readable means it is gone."""
@@ -201,9 +201,11 @@ class Server:
                 self.selector.unregister(conn)
             conn.close()
 
-    def _enter_run(self, request: RunRequest, conn: socket.socket) -> RunRequest:
+    def _enter_run(self, request: RunRequest, conn: socket.socket, server_pid: int) -> RunRequest:
         """In the forked process: drop the server's state, take the client's streams."""
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != server_pid:
+            os._exit(1)  # the server died before the death signal was armed: no orphan run
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         self.selector.close()
