@@ -110,7 +110,11 @@ class Server:
         while True:
             for key, _ in self.selector.select():
                 if key.data == "accept":
-                    forked = self._accept()
+                    try:
+                        forked = self._accept()
+                    except OSError as error:  # out of descriptors or processes: this run starts cold
+                        _say(f"could not serve a request: {error}")
+                        continue
                     if forked is not None:
                         return forked
                 elif key.data == "reap":
@@ -145,7 +149,11 @@ class Server:
         sys.stdout.flush()
         sys.stderr.flush()
         server_pid = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as error:  # out of memory or processes
+            self._refuse(conn, request, f"could not fork ({error})")
+            return None
         if pid == 0:
             return self._enter_run(request, conn, server_pid)
         for fd in request.fds:
