@@ -238,6 +238,31 @@ def test_the_server_preloads_every_flow_but_neither_torch_nor_diffusers() -> Non
     assert out == f"{flows} [] 1"
 
 
+def test_a_fork_that_fails_is_refused_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of memory or processes: the client hears so at once and starts cold; the server
+    keeps no descriptor of the refused run."""
+    from headpix.app.engine_fork import server as engine_server
+
+    listener = engine_server.bind(tmp_path / "engines" / "worker.sock")
+    served = engine_server.Server(listener)
+    read_end, write_end = os.pipe()
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(engine_server.os, "fork", no_fork)
+    with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(str(tmp_path / "engines" / "worker.sock"))
+        wire.send(client, {"env": {}, "cwd": str(tmp_path), "argv": []}, fds=[read_end, write_end, write_end])
+        before = set(os.listdir("/proc/self/fd"))
+        assert served._accept() is None
+        answer, _ = wire.receive(client)
+    assert "could not fork" in answer["refused"]
+    assert set(os.listdir("/proc/self/fd")) <= before, "the refused run's descriptors stayed open"
+    os.close(read_end)
+    os.close(write_end)
+
+
 def test_a_message_is_read_exactly_so_the_next_one_stays_in_the_socket() -> None:
     left, right = socket.socketpair()
     with left, right:
