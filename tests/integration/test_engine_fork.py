@@ -254,13 +254,17 @@ def test_a_fork_that_fails_is_refused_at_once(tmp_path: Path, monkeypatch: pytes
     with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.connect(str(tmp_path / "engines" / "worker.sock"))
         wire.send(client, {"env": {}, "cwd": str(tmp_path), "argv": []}, fds=[read_end, write_end, write_end])
-        before = set(os.listdir("/proc/self/fd"))
+        os.close(write_end)  # from here on only the server's copies keep the pipe open
         assert served._accept() is None
         answer, _ = wire.receive(client)
     assert "could not fork" in answer["refused"]
-    assert set(os.listdir("/proc/self/fd")) <= before, "the refused run's descriptors stayed open"
-    os.close(read_end)
-    os.close(write_end)
+    os.set_blocking(read_end, False)
+    try:
+        assert os.read(read_end, 1) == b"", "the refused run's descriptors stayed open"
+    except BlockingIOError:
+        pytest.fail("the refused run's descriptors stayed open")
+    finally:
+        os.close(read_end)
 
 
 def test_a_message_is_read_exactly_so_the_next_one_stays_in_the_socket() -> None:
