@@ -42,7 +42,7 @@ def server_env(layout: StackLayout, state: StackState) -> dict[str, str]:
     return env
 
 
-def server_up(layout: StackLayout, state: StackState) -> None:
+def _start_server(layout: StackLayout, state: StackState) -> None:
     port = state.ports["prefect"]
     command = [_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     state.pids["prefect-server"] = procs.spawn(
@@ -50,16 +50,33 @@ def server_up(layout: StackLayout, state: StackState) -> None:
     )
     procs.wait_until(
         lambda: procs.http_ok(f"{api_url(state)}/health"),
-        timeout_s=120,
+        timeout_s=180,
         what="Prefect server",
         log=layout.log("prefect-server"),
+        pid=state.pids["prefect-server"],
     )
 
 
+def server_up(layout: StackLayout, state: StackState, *, attempts: int = 3) -> None:
+    """Start the server on its port. Its port was free when the stack chose it, but the
+    components started since open connections whose local ports come from the same range: a
+    server that exits because its port was taken meanwhile is started again on a fresh one
+    (nothing has been given its address yet)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            _start_server(layout, state)
+            return
+        except procs.NotReady as error:
+            taken = error.exited and "already in use" in error.log_tail  # Prefect's own check
+            if not taken or attempt == attempts:
+                raise
+            state.ports["prefect"] = procs.free_port()
+
+
 def server_restart(layout: StackLayout, state: StackState) -> None:
-    """Stop and start the server on the same port (fault tests)."""
+    """Stop and start the server on the same port (fault tests: clients hold its address)."""
     procs.stop(state.pids.get("prefect-server"), grace_s=10)
-    server_up(layout, state)
+    _start_server(layout, state)
 
 
 def process_job_template() -> dict[str, Any]:
@@ -169,7 +186,11 @@ def engine_up(layout: StackLayout, state: StackState, name: str) -> None:
         command, log=log, env=_worker_env(layout, state, name), cwd=CODE_DIR
     )
     procs.wait_until(
-        lambda: procs.socket_open(socket_path), timeout_s=120, what=f"{name}'s engine server", log=log
+        lambda: procs.socket_open(socket_path),
+        timeout_s=120,
+        what=f"{name}'s engine server",
+        log=log,
+        pid=state.pids[engine_name(name)],
     )
 
 

@@ -106,16 +106,50 @@ def stop(pid: int | None, *, grace_s: float = 10.0) -> None:
             _signal_group(left, signal.SIGKILL)
 
 
-def wait_until(check: Callable[[], bool], *, timeout_s: float, what: str, log: Path | None = None) -> None:
-    """Poll ``check`` until true; on timeout name the component and where its log is."""
+class NotReady(StackError):
+    """A component did not become ready; ``exited`` when its process ended first."""
+
+    def __init__(self, message: str, *, exited: bool, log_tail: str) -> None:
+        super().__init__(message)
+        self.exited = exited
+        self.log_tail = log_tail
+
+
+def log_tail(log: Path | None, lines: int = 25) -> str:
+    """The end of a component's log, for an error message (the state dir may be gone by the
+    time someone reads it, as after a test session)."""
+    if log is None or not log.is_file():
+        return ""
+    with contextlib.suppress(OSError):
+        return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout_s: float,
+    what: str,
+    log: Path | None = None,
+    pid: int | None = None,
+) -> None:
+    """Poll ``check`` until true. Fails when ``timeout_s`` passes or the process ``pid`` ends
+    first, naming the component, its log and the log's last lines."""
     deadline = time.monotonic() + timeout_s
+    exited = False
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
             if check():
                 return
+        if pid is not None and not alive(pid):
+            exited = True
+            break
         time.sleep(0.3)
+    why = "exited before it became ready" if exited else f"did not become ready within {timeout_s:.0f} s"
+    tail = log_tail(log)
     where = f"; see {log}" if log else ""
-    raise StackError(f"{what} did not become ready within {timeout_s:.0f} s{where}")
+    shown = f"; its log ends:\n{tail}" if tail else ""
+    raise NotReady(f"{what} {why}{where}{shown}", exited=exited, log_tail=tail)
 
 
 def port_open(port: int) -> bool:
