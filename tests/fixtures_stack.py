@@ -50,6 +50,8 @@ class Stack:
     _rules_lock: threading.Lock = field(default_factory=threading.Lock)
     _s3_seed: int = 0
     small_disk: bool = False  # the state folder is a tmpfs of its own (the disk fault fills it)
+    # `cli_json_early` commands that failed after printing their report (checked at teardown)
+    late_cli_failures: list[str] = field(default_factory=list)
 
     @property
     def ballast(self) -> Path:
@@ -81,6 +83,44 @@ class Stack:
             timeout=timeout_s,
             check=False,
         )
+
+    def cli_json_early(self, *args: str, timeout_s: float = 300) -> dict[str, Any]:
+        """`headpix ... --json`, returning its report as soon as it is printed, not when the
+        process has exited: `shoot start` prints once the run exists, and a fault test arms its
+        faults by the shoot's id before a forked run can reach them (the CLI's exit, Prefect
+        flushing its events to a busy server, can take seconds). The process is reaped in the
+        background, and a failure after the report fails the caller's shoot, not this call."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "headpix.app.cli", *args, "--json"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        timer = threading.Timer(timeout_s, process.kill)
+        timer.start()
+        lines = []
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if line.startswith("{"):
+                    report = dict(json.loads(line))
+                    break
+            else:
+                _, err = process.communicate()
+                raise AssertionError(f"headpix {' '.join(args)}: {''.join(lines)}\n{err[-3000:]}")
+        finally:
+            timer.cancel()
+
+        def reap() -> None:
+            _, err = process.communicate()
+            if process.returncode != 0:
+                failed = f"headpix {' '.join(args)}: exit {process.returncode}"
+                self.late_cli_failures.append(f"{failed}\n{err[-2000:]}")
+
+        threading.Thread(target=reap, daemon=True).start()
+        return report
 
     def cli_json(self, *args: str, timeout_s: float = 300) -> dict[str, Any]:
         done = self.cli(*args, "--json", timeout_s=timeout_s)
@@ -268,7 +308,9 @@ def stack() -> Iterator[Stack]:
                 else:
                     os.environ[key] = value
         print(f"\nstack up in {time.monotonic() - started:.0f} s (logs: {layout.logs})", file=sys.stderr)
-        yield Stack(layout, state, small_disk=mounted)
+        running = Stack(layout, state, small_disk=mounted)
+        yield running
+        assert not running.late_cli_failures, "\n".join(running.late_cli_failures)
     finally:
         supervisor.down(layout)
         keep = os.environ.get("HEADPIX_KEEP_STACK_LOGS")

@@ -107,7 +107,7 @@ def wait_delivered(stack: Stack, shoot_id: str, *, nudge_watchdog: bool = False)
 def start(stack: Stack, photos: Path, outcome: Outcome, tag: str) -> None:
     outcome.email = f"stack.{tag}@example.com"
     began = time.monotonic()
-    report = stack.cli_json(
+    report = stack.cli_json_early(
         "shoot",
         "start",
         "--email",

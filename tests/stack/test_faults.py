@@ -56,6 +56,7 @@ def arm_generate_faults(stack: Stack, outcome: Outcome) -> None:
     stack.add_s3_fault(
         {"name": "getreset", "ops": ["GET"], "match": f"{sid}/identity/", "mode": "reset", "first": 1}
     )
+    outcome.notes["status_at_arm"] = shoot_row(stack, sid)["status"]  # before generating, or too late
 
 
 def wait_training(stack: Stack, sid: str) -> None:
@@ -208,7 +209,8 @@ def test_s3_500s_and_a_cut_download_in_generate_and_sendgrid_500s_still_deliver_
 ) -> None:
     outcome = faulted["s3_and_mail"]
     end = delivered_once(stack, outcome)
-    assert fired(stack, "put500") >= 2 and fired(stack, "getreset") >= 1, stack.s3_stats()
+    armed = f"faults armed while the shoot was {outcome.notes.get('status_at_arm')}"
+    assert fired(stack, "put500") >= 2 and fired(stack, "getreset") >= 1, (armed, stack.s3_stats())
     assert len(end["rendered"]) >= 2 and not end["unrendered"]
     mail = delivery_row(stack, outcome)
     assert mail["status"] == "sent" and mail["attempts"] == 3, mail  # two refusals, then accepted
