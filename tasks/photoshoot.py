@@ -43,11 +43,16 @@ def _retry_unless_final(task: Any, task_run: Any, state: Any) -> bool:
     return True
 
 
-def stage_task(name: str, retries: int = 1) -> Callable[[Callable[..., Any]], Any]:
+# Waits between a stage's tries: together they outlast a database or S3 restart (about 10 s
+# under load), which used to fail a shoot caught validating by it on its second try.
+RETRY_DELAYS_S: list[float] = [3.0, 10.0, 20.0]
+
+
+def stage_task(name: str, retries: int = 3) -> Callable[[Callable[..., Any]], Any]:
     return task(
         name=name,
         retries=retries,
-        retry_delay_seconds=2,
+        retry_delay_seconds=RETRY_DELAYS_S[:retries],
         retry_condition_fn=_retry_unless_final,
         persist_result=False,
     )
