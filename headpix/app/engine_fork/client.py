@@ -93,7 +93,7 @@ def main(argv: list[str]) -> NoReturn:
     with sock:
         answer = _ask(sock, argv)
         if "pid" not in answer:
-            _say(f"{answer.get('refused', answer)}; starting the engine cold")
+            _say(f"{answer['refused']}; starting the engine cold")
             sock.close()  # a run forked after all sees its client gone, and is killed at once
             cold_start(argv, pending)
         sock.settimeout(None)
